@@ -1,0 +1,3 @@
+from overlayagi.interfaces.cli import main
+
+main()
