@@ -39,8 +39,13 @@ class ScriptedLLM:
     def chat(self, messages: Sequence[Message], **_: Any) -> Completion:
         self._next()
         return Completion(
-            text=self.answer, finish_reason="stop", prompt_tokens=1, completion_tokens=1,
-            latency_s=0.0, model_id=self._model_id, backend=self.backend,
+            text=self.answer,
+            finish_reason="stop",
+            prompt_tokens=1,
+            completion_tokens=1,
+            latency_s=0.0,
+            model_id=self._model_id,
+            backend=self.backend,
         )
 
     def stream(self, messages: Sequence[Message], **_: Any) -> DeltaStream:

@@ -35,8 +35,9 @@ def test_init_then_config_show(cli_home: dict[str, str], tmp_path: Path) -> None
     result = run_cli("init", str(target))
     assert result.returncode == 0, result.stderr
     assert (target / "overlay.toml").exists() and (target / "frames").is_dir()
-    shown = run_cli("--workspace", str(target), "config", "show", "--json",
-                    env={"OVERLAY_ENGINE__SEED": "5"})
+    shown = run_cli(
+        "--workspace", str(target), "config", "show", "--json", env={"OVERLAY_ENGINE__SEED": "5"}
+    )
     data = json.loads(shown.stdout)
     assert data["engine.seed"] == {"value": 5, "source": "env OVERLAY_ENGINE__SEED"}
     assert data["engine.model"]["source"] == "overlay.toml:6"
@@ -44,16 +45,24 @@ def test_init_then_config_show(cli_home: dict[str, str], tmp_path: Path) -> None
 
 @pytest.mark.model
 def test_ask_streams_an_answer(cli_home: dict[str, str]) -> None:
-    result = run_cli("ask", "--temperature", "0", "--max-tokens", "32",
-                     "What is the capital of France?", env=cli_home)
+    result = run_cli(
+        "ask",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "32",
+        "What is the capital of France?",
+        env=cli_home,
+    )
     assert result.returncode == 0, result.stderr
     assert "Paris" in result.stdout
 
 
 @pytest.mark.model
 def test_ask_json_prints_the_completion(cli_home: dict[str, str]) -> None:
-    result = run_cli("ask", "--json", "--temperature", "0", "--max-tokens", "16",
-                     "Say hi", env=cli_home)
+    result = run_cli(
+        "ask", "--json", "--temperature", "0", "--max-tokens", "16", "Say hi", env=cli_home
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model_id"] == "qwen2.5-coder-0.5b" and data["backend"] == "llamacpp"
@@ -149,13 +158,18 @@ def test_chat_repl_commands_history_and_ctrl_c(cli_home: dict[str, str]) -> None
     env = {**os.environ, **cli_home, "OVERLAY_ENGINE__TEMPERATURE": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "overlayagi", "chat", "--max-tokens", "400"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env, bufsize=1,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        bufsize=1,
     )
     assert proc.stdin and proc.stdout and proc.stderr
     output: list[str] = []
     reader = threading.Thread(
-        target=lambda: output.extend(iter(lambda: proc.stdout.read(1), "")), daemon=True  # type: ignore[union-attr]
+        target=lambda: output.extend(iter(lambda: proc.stdout.read(1), "")),
+        daemon=True,  # type: ignore[union-attr]
     )
     reader.start()
     proc.stdin.write("/help\n/model\nWrite the numbers from 1 to 300, separated by commas.\n")

@@ -46,7 +46,9 @@ def test_unknown_key_points_at_its_line_with_a_suggestion(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as info:
         load_config(path)
     err = info.value
-    assert "engine.contex_size: unknown key 'contex_size' — did you mean 'context_size'?" in err.what
+    assert (
+        "engine.contex_size: unknown key 'contex_size' — did you mean 'context_size'?" in err.what
+    )
     assert err.where == f"{path}:4"
 
 

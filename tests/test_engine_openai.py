@@ -30,12 +30,24 @@ def server_url(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     with log.open("w") as log_fh:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(model_path), "--model_alias", "qwen-small",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", "2048", "--logits_all", "true",
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model_path),
+                "--model_alias",
+                "qwen-small",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--logits_all",
+                "true",
             ],
-            stdout=log_fh, stderr=subprocess.STDOUT,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -94,7 +106,9 @@ def test_json_output_negotiates_the_servers_format(remote: OpenAICompatLLM) -> N
     }
     completion = remote.chat(
         [Message.user("Paris as JSON with city and country.")],
-        max_tokens=60, temperature=0.0, schema=schema,
+        max_tokens=60,
+        temperature=0.0,
+        schema=schema,
     )
     assert set(completion.parsed) == {"city", "country"}
     assert "Paris" in completion.parsed["city"]
@@ -107,14 +121,23 @@ def test_score_choices_sums_the_choice_tokens_prompt_logprobs(remote: OpenAIComp
     (echo) logprobs even in-process, so its server cannot vouch for it. The embedded backend's
     ranking is tested in test_engine_llamacpp.py.
     """
-    messages = [Message.user("Complete the sentence."), Message.assistant("The capital of France is")]
+    messages = [
+        Message.user("Complete the sentence."),
+        Message.assistant("The capital of France is"),
+    ]
     prefix = remote._render(messages)
     for choice, n_tokens in ((" Paris", 1), (" Paris, of course", 4)):
         (score,) = remote.score_choices(messages, [choice])
         raw = httpx.post(
             f"{remote.base_url}/completions",
-            json={"model": "qwen-small", "prompt": prefix + choice, "max_tokens": 1,
-                  "echo": True, "logprobs": 1, "temperature": 0.0},
+            json={
+                "model": "qwen-small",
+                "prompt": prefix + choice,
+                "max_tokens": 1,
+                "echo": True,
+                "logprobs": 1,
+                "temperature": 0.0,
+            },
             timeout=60,
         ).json()
         n_prompt = raw["usage"]["prompt_tokens"]

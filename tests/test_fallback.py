@@ -60,7 +60,9 @@ async def test_stream_falls_over_before_first_delta() -> None:
 
 @pytest.mark.model
 def test_dead_server_falls_back_to_embedded_model(
-    workspace: Workspace, model_path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    workspace: Workspace,
+    model_path,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     port = free_port()
     workspace.config_path.write_text(

@@ -34,8 +34,13 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CatalogModel:
     monkeypatch.syspath_prepend(str(pkgs))
     whole = b"".join(blobs)
     return CatalogModel(
-        name="fake", title="fake", filename="fake.gguf", size=len(whole),
-        sha256=hashlib.sha256(whole).hexdigest(), part_modules=tuple(modules), train_context=512,
+        name="fake",
+        title="fake",
+        filename="fake.gguf",
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+        part_modules=tuple(modules),
+        train_context=512,
     )
 
 
@@ -43,8 +48,9 @@ def test_assemble_concatenates_in_order_and_records_verification(
     fake_model: CatalogModel, tmp_path: Path
 ) -> None:
     seen: list[tuple[int, int]] = []
-    dest = model_files.assemble(fake_model, tmp_path / "cache" / "fake.gguf",
-                                lambda d, t: seen.append((d, t)))
+    dest = model_files.assemble(
+        fake_model, tmp_path / "cache" / "fake.gguf", lambda d, t: seen.append((d, t))
+    )
     assert hashlib.sha256(dest.read_bytes()).hexdigest() == fake_model.sha256
     assert seen[-1] == (fake_model.size, fake_model.size)
     assert model_files.file_state(dest, fake_model.sha256).status is HashStatus.VERIFIED
@@ -57,7 +63,7 @@ def test_a_changed_file_is_no_longer_verified(fake_model: CatalogModel, tmp_path
         fh.seek(10)
         fh.write(b"X")
     assert model_files.file_state(dest, fake_model.sha256).status is HashStatus.UNVERIFIED
-    with pytest.raises(ModelCorruptError, match="has sha256 .* expected"):
+    with pytest.raises(ModelCorruptError, match=r"has sha256 .* expected"):
         model_files.verify(dest, fake_model.sha256)
 
 
@@ -70,8 +76,13 @@ def test_wrong_parts_never_leave_a_file(fake_model: CatalogModel, tmp_path: Path
 
 def test_missing_parts_say_how_to_get_them(tmp_path: Path) -> None:
     ghost = CatalogModel(
-        name="ghost", title="", filename="g.gguf", size=1, sha256="0" * 64,
-        part_modules=("no_such_part_pkg_1", "no_such_part_pkg_2"), train_context=1,
+        name="ghost",
+        title="",
+        filename="g.gguf",
+        size=1,
+        sha256="0" * 64,
+        part_modules=("no_such_part_pkg_1", "no_such_part_pkg_2"),
+        train_context=1,
     )
     assert not model_files.parts_installed(ghost)
     with pytest.raises(ModelNotFoundError) as info:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor, Future
 from typing import TypeVar
 
 from overlayagi.engine.types import Completion
@@ -38,11 +39,14 @@ class DeltaStream:
         return "".join([d async for d in self])
 
 
-async def iterate_in_thread(produce: Callable[[threading.Event], Iterator[T]]) -> AsyncIterator[T]:
+async def iterate_in_thread(
+    produce: Callable[[threading.Event], Iterator[T]], executor: Executor | None = None
+) -> AsyncIterator[T]:
     """Run a blocking generator in a worker thread and yield its items on the event loop.
 
     ``produce`` gets a ``threading.Event`` that is set when the consumer stops early (break,
-    cancellation, Ctrl-C); it should check it between items and return promptly.
+    cancellation, Ctrl-C); it should check it between items and return promptly. With
+    ``executor`` the generator runs there (a backend's own thread), else on a new thread.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
@@ -64,8 +68,16 @@ async def iterate_in_thread(produce: Callable[[threading.Event], Iterator[T]]) -
         except BaseException as exc:  # forwarded to the consumer, not swallowed
             put(2, exc)
 
-    worker = threading.Thread(target=work, name="overlay-stream", daemon=True)
-    worker.start()
+    if executor is not None:
+        done: Future[None] = executor.submit(work)
+    else:
+        done = Future()
+
+        def run_and_resolve() -> None:
+            work()
+            done.set_result(None)
+
+        threading.Thread(target=run_and_resolve, name="overlay-stream", daemon=True).start()
     try:
         while True:
             kind, value = await queue.get()
@@ -79,4 +91,4 @@ async def iterate_in_thread(produce: Callable[[threading.Event], Iterator[T]]) -
     finally:
         stop.set()
         # Let the worker notice and release the model before the next call starts.
-        await asyncio.to_thread(worker.join, 30)
+        await asyncio.wrap_future(done)
