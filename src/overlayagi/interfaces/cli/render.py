@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,26 +61,31 @@ def print_error(exc: OverlayError) -> None:
 
 @contextmanager
 def progress_bars() -> Iterator[ProgressFactory]:
-    """A factory of byte progress bars on stderr (shown only when something long runs)."""
-    with Progress(
+    """A factory of byte progress bars on stderr; nothing is drawn unless a bar is made."""
+    progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err,
-        transient=False,
-    ) as progress:
+    )
 
-        def factory(label: str, total: int):  # type: ignore[no-untyped-def]
-            task = progress.add_task(label, total=total)
+    def factory(label: str, total: int) -> Callable[[int, int], None]:
+        if not progress.live.is_started:
+            progress.start()
+        task = progress.add_task(label, total=total)
 
-            def update(done: int, total_now: int) -> None:
-                progress.update(task, completed=done, total=total_now)
+        def update(done: int, total_now: int) -> None:
+            progress.update(task, completed=done, total=total_now)
 
-            return update
+        return update
 
+    try:
         yield factory
+    finally:
+        if progress.live.is_started:
+            progress.stop()
 
 
 def human_size(size: int | None) -> str:
