@@ -170,3 +170,14 @@ def test_unreachable_server_is_a_clear_retryable_error() -> None:
     assert "cannot reach the server" in text
     assert "where: http://127.0.0.1:" in text
     assert "fix: start the server or correct base_url" in text
+
+
+async def test_stream_stopped_early_is_marked_cancelled(remote: OpenAICompatLLM) -> None:
+    stream = remote.stream([Message.user("Count from 1 to 100.")], max_tokens=200, temperature=0.0)
+    async for _ in stream:
+        break
+    await stream.aclose()
+    assert stream.completion is not None and stream.completion.finish_reason == "cancelled"
+    full = remote.stream(CAPITAL, max_tokens=32, temperature=0.0)
+    assert "Paris" in await full.text()
+    assert full.completion is not None and full.completion.finish_reason == "stop"

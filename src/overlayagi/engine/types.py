@@ -33,6 +33,15 @@ class Message(BaseModel):
 FinishReason = Literal["stop", "length", "cancelled"]
 
 
+def finish_reason(reason: str | None) -> FinishReason:
+    """Normalise a backend's finish reason ("eos", "stop", None, … → "stop")."""
+    if reason == "length":
+        return "length"
+    if reason == "cancelled":
+        return "cancelled"
+    return "stop"
+
+
 class Attempt(BaseModel):
     """A model that was tried before the one that served, and why it did not."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from overlayagi.interfaces.cli.render import human_size, out, progress_bars, state
@@ -21,10 +22,16 @@ def list_models(
     if ctx.invoked_subcommand is not None:
         return
     ws = state.workspace()
-    table = Table(title=f"models · workspace {ws.root}", title_justify="left")
+    table = Table(
+        title=f"models · workspace {ws.root}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
     for col in ("name", "backend", "role", "present", "size", "hash"):
         table.add_column(col, no_wrap=True)
-    table.add_column("location" if long else "note")
+    table.add_column("location" if long else "note", min_width=18, overflow="fold")
     for info in ws.describe_models():
         role = "active" if info.active else "fallback" if info.in_fallback else ""
         present = "[green]yes[/]" if info.present else "[red]no[/]"
