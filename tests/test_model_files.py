@@ -63,8 +63,9 @@ def test_a_changed_file_is_no_longer_verified(fake_model: CatalogModel, tmp_path
         fh.seek(10)
         fh.write(b"X")
     assert model_files.file_state(dest, fake_model.sha256).status is HashStatus.UNVERIFIED
-    with pytest.raises(ModelCorruptError, match=r"has sha256 .* expected"):
-        model_files.verify(dest, fake_model.sha256)
+    with pytest.raises(ModelCorruptError, match=r"has sha256 .* expected") as info:
+        model_files.verify(dest, fake_model.sha256, model="fake")
+    assert info.value.fix == "re-create it with `overlay models pull fake --force`"
 
 
 def test_wrong_parts_never_leave_a_file(fake_model: CatalogModel, tmp_path: Path) -> None:

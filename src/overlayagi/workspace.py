@@ -210,13 +210,17 @@ class Workspace:
                     f"{model.size:,} bytes (truncated or replaced)",
                     fix=f"run `overlay models pull {model.name} --force`",
                 )
-            model_files.verify(local, model.sha256, bar(f"verifying {model.name}"))
+            model_files.verify(
+                local, model.sha256, bar(f"verifying {model.name}"), model=model.name
+            )
             return local
         # Missing locally: take it from the shared cache, assembling it there if needed.
         cache_state = model_files.file_state(cached, model.sha256).status
         if cache_state is HashStatus.UNVERIFIED:
             try:
-                model_files.verify(cached, model.sha256, bar(f"verifying {model.name}"))
+                model_files.verify(
+                    cached, model.sha256, bar(f"verifying {model.name}"), model=model.name
+                )
                 cache_state = HashStatus.VERIFIED
             except ModelCorruptError:
                 cached.unlink()

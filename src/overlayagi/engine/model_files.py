@@ -89,15 +89,18 @@ def file_state(path: Path, expected_sha256: str | None) -> ModelFileState:
     return ModelFileState(path, HashStatus.VERIFIED, key["size"])
 
 
-def verify(path: Path, expected_sha256: str, progress: Progress | None = None) -> None:
-    """Hash ``path`` and raise ``ModelCorruptError`` unless it matches; record success."""
+def verify(
+    path: Path, expected_sha256: str, progress: Progress | None = None, *, model: str
+) -> None:
+    """Hash ``path`` and raise ``ModelCorruptError`` unless it matches; record success.
+
+    ``model`` is the catalog name the fix tells the user to pull again.
+    """
     actual = sha256_file(path, progress)
     if actual != expected_sha256:
         raise ModelCorruptError(
             f"model file {path} has sha256 {actual[:16]}…, expected {expected_sha256[:16]}…",
-            fix=f"re-create it with `overlay models pull {path.name} --force`"
-            if path.suffix == ".gguf"
-            else "re-create the file",
+            fix=f"re-create it with `overlay models pull {model} --force`",
         )
     record_verified(path, actual)
 

@@ -70,7 +70,7 @@ def _model_check(ws: Workspace, name: str) -> Callable[[], str]:
                         fix=f"run `overlay models pull {name}`",
                     )
                 return f"{name}: not assembled yet (parts installed; first use assembles it)"
-            model_files.verify(path, cfg.sha256)
+            model_files.verify(path, cfg.sha256, model=name)
             return f"{name}: present, sha256 verified ({path})"
         backend = ws.build_backend(name)
         ping = getattr(backend, "ping", None)
