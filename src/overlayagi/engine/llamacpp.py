@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,14 @@ CHATML_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+class _Sampling(TypedDict):
+    max_tokens: int
+    temperature: float
+    top_p: float
+    seed: int | None
+    stop: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -222,9 +230,9 @@ class LlamaCppLLM:
                 ) from exc
         return self._grammars[key]
 
-    def _completion_kwargs(
+    def _request(
         self,
-        prompt: _Prompt,
+        messages: Sequence[Message],
         *,
         max_tokens: int,
         temperature: float,
@@ -232,6 +240,9 @@ class LlamaCppLLM:
         seed: int | None,
         stop: Sequence[str],
     ) -> dict[str, Any]:
+        """Render, tokenize and check the prompt; return ``create_completion`` arguments."""
+        prompt = self._prompt(messages)
+        self._check_fits(len(prompt.tokens), max_tokens)
         return {
             "prompt": prompt.tokens,
             "max_tokens": max_tokens,
@@ -255,18 +266,12 @@ class LlamaCppLLM:
         schema: JsonSchema | None = None,
     ) -> Completion:
         started = time.perf_counter()
+        sampling = _Sampling(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stop=stop
+        )
 
         def generate() -> Any:
-            prompt = self._prompt(messages)
-            self._check_fits(len(prompt.tokens), max_tokens)
-            kwargs = self._completion_kwargs(
-                prompt,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                top_p=top_p,
-                seed=seed,
-                stop=stop,
-            )
+            kwargs = self._request(messages, **sampling)
             if schema is not None:
                 kwargs["grammar"] = self._grammar(schema)
             return self._llama.create_completion(**kwargs)
@@ -298,6 +303,9 @@ class LlamaCppLLM:
         stop: Sequence[str] = (),
     ) -> DeltaStream:
         msgs = list(messages)
+        sampling = _Sampling(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stop=stop
+        )
 
         async def run(stream: DeltaStream) -> AsyncIterator[str]:
             started = time.perf_counter()
@@ -306,17 +314,8 @@ class LlamaCppLLM:
 
             def produce(stop_event: threading.Event) -> Iterator[str]:
                 # Runs on the model's own thread (see __init__).
-                prompt = self._prompt(msgs)
-                self._check_fits(len(prompt.tokens), max_tokens)
-                state["prompt_tokens"] = len(prompt.tokens)
-                kwargs = self._completion_kwargs(
-                    prompt,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=seed,
-                    stop=stop,
-                )
+                kwargs = self._request(msgs, **sampling)
+                state["prompt_tokens"] = len(kwargs["prompt"])
                 chunks = self._llama.create_completion(stream=True, **kwargs)
                 try:
                     for chunk in chunks:

@@ -40,13 +40,13 @@ class DeltaStream:
 
 
 async def iterate_in_thread(
-    produce: Callable[[threading.Event], Iterator[T]], executor: Executor | None = None
+    produce: Callable[[threading.Event], Iterator[T]], executor: Executor
 ) -> AsyncIterator[T]:
     """Run a blocking generator in a worker thread and yield its items on the event loop.
 
     ``produce`` gets a ``threading.Event`` that is set when the consumer stops early (break,
-    cancellation, Ctrl-C); it should check it between items and return promptly. With
-    ``executor`` the generator runs there (a backend's own thread), else on a new thread.
+    cancellation, Ctrl-C); it should check it between items and return promptly. It runs on
+    ``executor`` (a backend's own thread).
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
@@ -68,16 +68,7 @@ async def iterate_in_thread(
         except BaseException as exc:  # forwarded to the consumer, not swallowed
             put(2, exc)
 
-    if executor is not None:
-        done: Future[None] = executor.submit(work)
-    else:
-        done = Future()
-
-        def run_and_resolve() -> None:
-            work()
-            done.set_result(None)
-
-        threading.Thread(target=run_and_resolve, name="overlay-stream", daemon=True).start()
+    done: Future[None] = executor.submit(work)
     try:
         while True:
             kind, value = await queue.get()

@@ -65,11 +65,6 @@ class Completion(BaseModel):
         default_factory=list, description="Models tried first that failed (fallback)."
     )
 
-    @property
-    def tokens_per_s(self) -> float:
-        gen_time = self.latency_s - (self.ttft_s or 0.0)
-        return self.completion_tokens / gen_time if gen_time > 0 else 0.0
-
 
 def as_messages(
     messages: list[Message] | list[dict[str, str]] | tuple[Message, ...],

@@ -13,6 +13,7 @@ import click
 import typer
 
 from overlayagi import __version__
+from overlayagi.engine.catalog import DEFAULT_MODEL
 from overlayagi.errors import OverlayError
 from overlayagi.interfaces.cli import ask, chat, config_cmd, doctor, models
 from overlayagi.interfaces.cli.render import err, out, print_error, setup_logging, state
@@ -52,9 +53,9 @@ def init(
     directory: Annotated[
         Path | None, typer.Argument(help="Where to create it (default: the workspace location).")
     ] = None,
-    model: Annotated[str, typer.Option(help="The active model to write into overlay.toml.")] = (
-        "qwen2.5-coder-0.5b"
-    ),
+    model: Annotated[
+        str, typer.Option(help="The active model to write into overlay.toml.")
+    ] = DEFAULT_MODEL,
 ) -> None:
     """Create a workspace: overlay.toml and folders for data, models and frames."""
     from overlayagi.workspace import Workspace, resolve_home

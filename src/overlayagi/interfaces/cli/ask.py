@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -19,13 +20,24 @@ def build_messages(question: str, system: str | None) -> list[Message]:
     return [*messages, Message.user(question)]
 
 
-async def stream_to_stdout(llm: LLM, messages: list[Message], **params: object) -> Completion:
+async def stream_to_stdout(
+    llm: LLM, messages: list[Message], params: Mapping[str, object], parts: list[str] | None = None
+) -> Completion | None:
+    """Write the answer to stdout as it streams; collect deltas into ``parts`` if given.
+
+    Closes the stream however it ends (a Ctrl-C stops generation) and reports a fallback.
+    """
     stream = llm.stream(messages, **params)  # type: ignore[arg-type]
-    async for delta in stream:
-        sys.stdout.write(delta)
-        sys.stdout.flush()
-    sys.stdout.write("\n")
-    assert stream.completion is not None
+    try:
+        async for delta in stream:
+            if parts is not None:
+                parts.append(delta)
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+    finally:
+        await stream.aclose()
+    if stream.completion is not None:
+        report_fallback(stream.completion)
     return stream.completion
 
 
@@ -68,6 +80,7 @@ def ask(
     if json_out:
         completion = llm.chat(messages, **params)  # type: ignore[arg-type]
         out.print_json(completion.model_dump_json())
+        report_fallback(completion)
     else:
-        completion = asyncio.run(stream_to_stdout(llm, messages, **params))
-    report_fallback(completion)
+        asyncio.run(stream_to_stdout(llm, messages, params))
+        sys.stdout.write("\n")

@@ -20,7 +20,7 @@ from overlayagi.engine.errors import EngineError
 from overlayagi.engine.protocols import LLM
 from overlayagi.engine.types import Message
 from overlayagi.errors import OverlayError
-from overlayagi.interfaces.cli.ask import report_fallback
+from overlayagi.interfaces.cli.ask import stream_to_stdout
 from overlayagi.interfaces.cli.engine_setup import ready_llm
 from overlayagi.interfaces.cli.render import err, out, print_error, state
 
@@ -72,21 +72,6 @@ def _enable_line_history(history_file: Path) -> None:
             readline.write_history_file(history_file)
 
     atexit.register(save)
-
-
-async def _stream_answer(
-    llm: LLM, messages: list[Message], parts: list[str], **params: object
-) -> None:
-    stream = llm.stream(messages, **params)  # type: ignore[arg-type]
-    try:
-        async for delta in stream:
-            parts.append(delta)
-            sys.stdout.write(delta)
-            sys.stdout.flush()
-    finally:
-        await stream.aclose()
-    if stream.completion is not None:
-        report_fallback(stream.completion)
 
 
 def chat(
@@ -158,7 +143,7 @@ def chat(
         sys.stdout.write("ai> ")
         sys.stdout.flush()
         try:
-            asyncio.run(_stream_answer(llm, messages, parts, **params))
+            asyncio.run(stream_to_stdout(llm, messages, params, parts))
         except KeyboardInterrupt:
             err.print("\n[dim](stopped)[/]")
         except EngineError as exc:
