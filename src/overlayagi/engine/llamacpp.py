@@ -85,8 +85,10 @@ class LlamaCppLLM:
         gpu_layers: int = 0,
         batch_size: int = 512,
         chat_template: str | None = None,
+        lora_path: Path | None = None,
     ) -> None:
         self.path = Path(path)
+        self._lora_path = lora_path
         self._model_id = model_id
         self._context_size = context_size
         self._threads = threads or os.cpu_count() or 1
@@ -152,6 +154,7 @@ class LlamaCppLLM:
                 n_threads_batch=self._threads,
                 n_gpu_layers=self._gpu_layers,
                 n_batch=self._batch_size,
+                lora_path=str(self._lora_path) if self._lora_path else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

@@ -1,0 +1,1 @@
+"""Mind: the runner that executes a frame as an explicit state machine."""
