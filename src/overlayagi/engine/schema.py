@@ -21,7 +21,7 @@ def parse_and_validate(completion: Completion, schema: JsonSchema) -> Any:
     """Decode a schema-constrained completion and check it against ``schema``."""
     excerpt = completion.text[:200] + ("…" if len(completion.text) > 200 else "")
     try:
-        value = json.loads(completion.text)
+        value = json.loads(completion.text, strict=False)  # grammars allow raw newlines
     except json.JSONDecodeError as exc:
         hint = (
             "the output was cut off by max_tokens; raise max_tokens"

@@ -86,15 +86,15 @@ def check_template(
             TemplateProblem(f"unknown template variable '{name}'" + _hint(name, allowed), line)
         )
     for node in tree.find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Name) and node.node.name in ("outputs", "visits"):
-            if node.attr not in phase_ids:
-                problems.append(
-                    TemplateProblem(
-                        f"'{node.node.name}.{node.attr}' names no phase of this frame"
-                        + _hint(node.attr, phase_ids),
-                        node.lineno,
-                    )
+        base = node.node.name if isinstance(node.node, nodes.Name) else None
+        if base in ("outputs", "visits") and node.attr not in phase_ids:
+            problems.append(
+                TemplateProblem(
+                    f"'{base}.{node.attr}' names no phase of this frame"
+                    + _hint(node.attr, phase_ids),
+                    node.lineno,
                 )
+            )
     return problems
 
 

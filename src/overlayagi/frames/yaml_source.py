@@ -69,7 +69,7 @@ class _Loader(yaml.SafeLoader):
             result.value_pos[key] = _pos(self.file, value_node)
         return result
 
-    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> PosList:  # type: ignore[override]
+    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> PosList:
         result = PosList(self.construct_object(child, deep=True) for child in node.value)
         result.start = _pos(self.file, node)
         result.item_pos = [_pos(self.file, child) for child in node.value]
@@ -84,8 +84,8 @@ def _construct_seq(loader: _Loader, node: SequenceNode) -> PosList:
     return loader.construct_sequence(node, deep=True)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)  # type: ignore[arg-type]
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
 class DuplicateKeyError(Exception):

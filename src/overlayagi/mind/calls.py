@@ -64,7 +64,7 @@ class Caller:
             return self.phase.temperature
         spec = self.ctx.frame.roles.get(role) if role else None
         if spec and spec.temperature is not None:
-            return spec.temperature
+            return float(spec.temperature)
         return self.shared.temperature
 
     def _event(

@@ -6,6 +6,7 @@ import asyncio
 import re
 from typing import Any
 
+from overlayagi.engine.errors import OutputSchemaError
 from overlayagi.engine.types import Completion
 from overlayagi.frames.spec import PhaseKind
 from overlayagi.mind.calls import PhaseFailed, messages_for, system_prompt
@@ -89,8 +90,16 @@ async def critique(run: PhaseRun) -> PhaseOutput:
     phase = run.phase
     schema = phase.schema_ or CRITIQUE_SCHEMA
     msgs = messages_for(system_prompt(run.ctx, phase, phase.role), prompt_of(run))
-    completion = await run.call.chat(msgs, role=phase.role, schema=schema, purpose="critique")
-    data = completion.parsed if isinstance(completion.parsed, dict) else {}
+    problem = None
+    try:
+        completion = await run.call.chat(msgs, role=phase.role, schema=schema, purpose="critique")
+        raw = completion.text
+        data = completion.parsed if isinstance(completion.parsed, dict) else {}
+    except PhaseFailed as exc:
+        if not isinstance(exc.__cause__, OutputSchemaError):
+            raise
+        # A critic whose verdict cannot be read has not approved: revise, and say why.
+        problem, raw, data = str(exc), "", {}
     verdict = str(data.get("verdict", "revise"))
     feedback = str(data.get("feedback", ""))
     options = ["approve", "revise"]
@@ -102,10 +111,10 @@ async def critique(run: PhaseRun) -> PhaseOutput:
             kind="verdict",
             options=options,
             chosen=options.index(verdict) if verdict in options else None,
-            detail={"feedback": feedback},
+            detail={"feedback": feedback, **({"unreadable": problem} if problem else {})},
         )
     )
-    return run.output(text=feedback, raw=completion.text, data=data)
+    return run.output(text=feedback, raw=raw, data=data)
 
 
 async def self_ask(run: PhaseRun) -> PhaseOutput:

@@ -15,7 +15,16 @@ import typer
 from overlayagi import __version__
 from overlayagi.engine.catalog import DEFAULT_MODEL
 from overlayagi.errors import OverlayError
-from overlayagi.interfaces.cli import ask, chat, config_cmd, doctor, models
+from overlayagi.interfaces.cli import (
+    ask,
+    chat,
+    config_cmd,
+    doctor,
+    frames_cmd,
+    models,
+    profile_cmd,
+    run_cmd,
+)
 from overlayagi.interfaces.cli.render import err, out, print_error, setup_logging, state
 
 app = typer.Typer(
@@ -85,6 +94,9 @@ def version() -> None:
 app.command()(ask.ask)
 app.command()(chat.chat)
 app.command()(doctor.doctor)
+app.command()(run_cmd.run)
+app.add_typer(frames_cmd.app, name="frames")
+app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(models.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 

@@ -61,12 +61,29 @@ def ask(
         float | None, typer.Option(help="Default: engine.temperature; 0 = greedy.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (default: engine.seed).")] = None,
+    frame: Annotated[
+        str | None,
+        typer.Option("--frame", "-f", help="Think with this frame (see `overlay frames list`)."),
+    ] = None,
 ) -> None:
-    """Ask the model one question and stream the answer."""
+    """Ask the model one question and stream the answer (through a frame with --frame)."""
     if question == "-":
         question = sys.stdin.read().strip()
     if not question:
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
+    if frame is not None:
+        from overlayagi.interfaces.cli import run_cmd
+
+        result, streamed = run_cmd.execute(
+            frame, question, model=model, seed=seed, stream=not json_out
+        )
+        if json_out:
+            out.print_json(result.model_dump_json(by_alias=True))
+        else:
+            run_cmd.finish(result, streamed)
+        if result.status == "error":
+            raise typer.Exit(1)
+        return
     ws = state.workspace()
     engine = ws.config.engine
     llm = ready_llm(model)

@@ -16,4 +16,4 @@ def ready_llm(model: str | None = None) -> LLM:
         with progress_bars() as bars:
             for name in catalog:
                 ws.prepare_model(name, progress=bars)
-    return ws.build_llm(model)
+    return ws.llm(model)

@@ -64,7 +64,10 @@ def evaluate(expression: str) -> int | float:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise CalcError(f"not an arithmetic expression: {exc.msg}") from None
-    return _eval(tree.body)
+    value = _eval(tree.body)
+    if not isinstance(value, int | float):
+        raise CalcError("the result is not a number")
+    return value
 
 
 def _eval(node: ast.AST) -> Any:
