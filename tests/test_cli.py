@@ -26,7 +26,18 @@ def configure(env: dict[str, str], text: str) -> Path:
 def test_help_lists_every_command() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("init", "ask", "chat", "models", "doctor", "config", "version"):
+    for command in (
+        "init",
+        "ask",
+        "chat",
+        "run",
+        "frames",
+        "profile",
+        "models",
+        "doctor",
+        "config",
+        "version",
+    ):
         assert command in result.stdout
 
 

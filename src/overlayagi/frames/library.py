@@ -102,6 +102,8 @@ def build_set(files: Sequence[FrameFile], known_tools: Mapping[str, Any]) -> Fra
     def resolve(fid: str, chain: list[str]) -> PosDict | None:
         if fid in merged:
             return merged[fid]
+        if fid in errors:
+            return None
         data = raw.get(fid)
         if data is None:
             return None
@@ -114,8 +116,11 @@ def build_set(files: Sequence[FrameFile], known_tools: Mapping[str, Any]) -> Fra
             errors[fid] = [Issue(where, "extends", "extends must be a frame id")]
             return None
         if parent_id in chain:
-            cycle = " → ".join([*chain[chain.index(parent_id) :], parent_id])
-            errors[fid] = [Issue(where, "extends", f"extends cycle: {cycle}")]
+            members = chain[chain.index(parent_id) :]
+            for i, member in enumerate(members):
+                cycle = " → ".join([*members[i:], *members[:i], member])
+                at = position_of(raw[member], ("extends",))
+                errors[member] = [Issue(at, "extends", f"extends cycle: {cycle}")]
             return None
         if parent_id not in by_id:
             message = f"extends unknown frame '{parent_id}'" + loader.hint(parent_id, set(by_id))

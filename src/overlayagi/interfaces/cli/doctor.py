@@ -23,6 +23,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False
 
 
 def _run(name: str, probe: Callable[[], str], fix: str = "") -> Check:
@@ -98,6 +99,33 @@ def _workspace(ws: Workspace) -> str:
     return f"{ws.root} (writable)"
 
 
+def _sandbox() -> Check:
+    from overlayagi.mind.tools.sandbox import isolation
+
+    iso = isolation()
+    if iso.network_namespace:
+        return Check("python sandbox", True, iso.describe())
+    return Check(
+        "python sandbox",
+        True,
+        iso.describe(),
+        "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) so "
+        "`unshare --net` works; until then sockets are blocked by an audit hook only",
+        warn=True,
+    )
+
+
+def _frames(ws: Workspace) -> str:
+    frames = ws.frame_library().refresh()
+    if frames.errors:
+        first = next(iter(frames.errors.values()))[0]
+        raise OverlayError(
+            f"{len(frames.errors)} invalid frame(s): {first}",
+            fix="run `overlay frames validate` and fix the positions shown",
+        )
+    return f"{len(frames)} valid ({ws.frames_dir}, git-versioned)"
+
+
 def doctor() -> None:
     """Check Python, cores, RAM, llama.cpp, each configured model and the embedder."""
     checks = [
@@ -118,14 +146,16 @@ def doctor() -> None:
         for name in names:
             checks.append(_run(f"model {name}", _model_check(ws, name)))
         checks.append(_run("embedder", _embedder(ws)))
+        checks.append(_run("frames", lambda: _frames(ws)))
+    checks.append(_sandbox())
     failed = 0
     for check in checks:
-        mark = "[green]OK  [/]" if check.ok else "[red]FAIL[/]"
+        mark = "[yellow]WARN[/]" if check.warn else "[green]OK  [/]" if check.ok else "[red]FAIL[/]"
         out.print(f"{mark} {check.name:<22} {check.detail}", highlight=False)
         if not check.ok:
             failed += 1
-            if check.fix:
-                out.print(f"     {'':<22} [dim]fix: {check.fix}[/]")
+        if check.fix and (check.warn or not check.ok):
+            out.print(f"     {'':<22} [dim]fix: {check.fix}[/]")
     if failed:
         out.print(f"\n{failed} check(s) failed")
         raise typer.Exit(1)
