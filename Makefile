@@ -38,8 +38,8 @@ run: model
 	@if [ -t 0 ] && [ -t 1 ] && [ -z "$$CI" ]; then \
 		$(BIN)/overlay chat; \
 	else \
-		echo "overlay ask \"$(DEMO_QUESTION)\""; \
-		$(BIN)/overlay ask --temperature 0 --max-tokens 120 "$(DEMO_QUESTION)"; \
+		echo "overlay run reflect \"$(DEMO_QUESTION)\" --trace --seed 1"; \
+		$(BIN)/overlay run reflect "$(DEMO_QUESTION)" --trace --seed 1; \
 	fi
 
 test: model

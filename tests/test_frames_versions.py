@@ -80,3 +80,20 @@ def test_profile_lock_and_drift(workspace: Workspace) -> None:
     )
     reopened = Workspace.open(workspace.root)
     assert any(d.what == "embedder.variant" for d in profile.check(reopened))
+
+
+async def test_a_past_version_runs_by_reference(workspace: Workspace) -> None:
+    from overlayagi.mind.runner import Runner
+    from tests.fakes import FakeLLM
+
+    library = workspace.frame_library()
+    edit(workspace, "direct", "version: 1.0.0", "version: 1.1.0")
+    edit(workspace, "direct", "kind: generate", 'kind: generate\n    prompt: "new {{ input }}"')
+    library.refresh()
+    llm = FakeLLM(lambda messages, _: messages[-1].content)
+    runner = Runner(library.refresh, lambda _m, _a: llm)
+    frame_id, pinned = library.pinned("frame://direct@1.0.0")
+    old = await runner.run(frame_id, "q", frames=pinned)
+    new = await runner.run("direct", "q")
+    assert (old.frame, old.output) == ("direct@1.0.0", "q")
+    assert (new.frame, new.output) == ("direct@1.1.0", "new q")

@@ -20,7 +20,7 @@ from typing import Any
 from overlayagi.frames import loader
 from overlayagi.frames.errors import FrameError, FrameNotFoundError, Issue
 from overlayagi.frames.spec import Frame
-from overlayagi.frames.versions import FrameRepo
+from overlayagi.frames.versions import FrameRepo, parse_ref
 from overlayagi.frames.yaml_source import Pos, PosDict, position_of
 
 
@@ -273,3 +273,21 @@ class FrameLibrary:
         for item in given:
             result[item.path] = snapshot.errors.get(item.frame_id, [])
         return result
+
+    def pinned(self, ref: str) -> tuple[str, FrameSet]:
+        """``ID`` or ``frame://ID@VERSION`` → the id and a snapshot in which that id is the
+        exact committed content of that version (the rest of the library as it is now)."""
+        frame_id, version = parse_ref(ref)
+        current = self.refresh()
+        if version is None or (frame_id in current and current[frame_id].frame.version == version):
+            return frame_id, current
+        if self.repo is None:
+            raise FrameNotFoundError(
+                f"cannot resolve {ref}: this library has no version history",
+                fix="run it by id, without @VERSION",
+            )
+        content = self.repo.read(frame_id, version).content.decode("utf-8")
+        old = FrameFile(frame_id, self.repo.root / f"{frame_id}.yaml", content, "history")
+        snapshot = self._load(self._discover(), extra=[old])
+        snapshot.get_frame(frame_id)  # the old version must still validate against today's
+        return frame_id, snapshot

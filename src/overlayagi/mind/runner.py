@@ -107,10 +107,12 @@ class Runner:
         on_delta: Callable[[str], None] | None = None,
         seed: int | None = None,
         run_id: str | None = None,
+        frames: FrameSet | None = None,
     ) -> RunResult:
         """Run ``frame_id`` on ``input``. Frame errors raise before the run starts; anything
-        after ``RunStarted`` ends in a ``RunResult`` (cancellation re-raises after recording)."""
-        frames = self.snapshot()  # this run keeps these versions, whatever is edited meanwhile
+        after ``RunStarted`` ends in a ``RunResult`` (cancellation re-raises after recording).
+        ``frames`` pins a snapshot (e.g. a past version); by default the current one is taken."""
+        frames = frames or self.snapshot()  # the run keeps these versions, whatever is edited
         loaded = frames.get_frame(frame_id)
         limits = loaded.frame.budgets
         trace_sink = MemorySink()

@@ -41,7 +41,8 @@ def execute(
 ) -> tuple[RunResult, bool]:
     """Run ``frame``; returns the result and whether any answer text was streamed."""
     ws = state.workspace()
-    ws.frame_library().get(frame)  # a bad frame fails before the model loads
+    frame, frames = ws.frame_library().pinned(frame)
+    frames.get_frame(frame)  # a bad frame fails before the model loads
     ready_llm(model)
     runner = ws.runner(model, seed=seed)
     sink = JsonlSink(events) if events else None
@@ -54,7 +55,14 @@ def execute(
 
     try:
         result = asyncio.run(
-            runner.run(frame, text, goal=goal, sink=sink, on_delta=on_delta if stream else None)
+            runner.run(
+                frame,
+                text,
+                goal=goal,
+                sink=sink,
+                on_delta=on_delta if stream else None,
+                frames=frames,
+            )
         )
     finally:
         if sink is not None:
@@ -73,7 +81,10 @@ def finish(result: RunResult, streamed: bool) -> None:
 
 
 def run(
-    frame: Annotated[str, typer.Argument(help="Frame id (`overlay frames list`).")],
+    frame: Annotated[
+        str,
+        typer.Argument(help="Frame id (`overlay frames list`), or frame://ID@VERSION."),
+    ],
     text: Annotated[
         str, typer.Argument(metavar="INPUT", help="The input; '-' reads stdin, '@FILE' a file.")
     ],
