@@ -246,6 +246,11 @@ class LlamaCppLLM:
         """Render, tokenize and check the prompt; return ``create_completion`` arguments."""
         prompt = self._prompt(messages)
         self._check_fits(len(prompt.tokens), max_tokens)
+        if seed is not None:
+            # Re-evaluating a reused KV prefix in a different batch shape changes the logits in
+            # the last bits, which changes what is sampled; a seeded call must be exactly
+            # repeatable (ledger replay), so it evaluates the whole prompt afresh.
+            self._load().reset()
         return {
             "prompt": prompt.tokens,
             "max_tokens": max_tokens,
