@@ -60,6 +60,7 @@ check: lint typecheck test
 
 bench: model
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/runner.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

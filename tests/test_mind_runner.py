@@ -362,3 +362,25 @@ async def test_events_and_trace_are_well_formed(tmp_path: Path) -> None:
     assert [c.name.split(" ")[0] for c in trace.children] == ["draft", "review"]
     assert trace.llm_calls == 2 and trace.tokens > 0
     assert re.fullmatch(r"[0-9a-f]{16}", result.run_id)
+
+
+async def test_an_engine_error_ends_the_run_and_is_recorded(tmp_path: Path) -> None:
+    from overlayagi.engine.errors import BackendUnavailableError
+
+    def broken(_m: list[Message], _k: dict[str, Any]) -> str:
+        raise BackendUnavailableError("server down")
+
+    frame = """
+    id: one
+    version: 1.0.0
+    phases:
+      - id: answer
+        kind: generate
+    """
+    sink = MemorySink()
+    result = await runner_for(frames_from(tmp_path, one=frame), FakeLLM(broken)).run(
+        "one", "q", sink=sink
+    )
+    assert result.status == "error" and result.reason == "error:fake: server down"
+    (call,) = sink.of_type(LLMCall)
+    assert call.error == "server down" and call.response is None

@@ -82,6 +82,13 @@ class Caller:
             **kw,
         )
 
+    def _failed(self, event: LLMCall, exc: EngineError, started: float) -> PhaseFailed:
+        """Record a failed call; the returned error ends the phase (and the run)."""
+        event.error = str(exc.what)
+        event.latency_s = time.monotonic() - started
+        self.shared.emit(event)
+        return PhaseFailed(f"{event.model}: {exc.what}")
+
     async def chat(
         self,
         messages: list[Message],
@@ -113,19 +120,8 @@ class Caller:
                         llm.chat, messages, schema=schema, **params
                     )
             except EngineError as exc:
-                self.shared.emit(
-                    self._event(
-                        llm,
-                        role,
-                        purpose,
-                        messages,
-                        params=params,
-                        schema=schema,
-                        error=str(exc.what),
-                        latency_s=time.monotonic() - started,
-                    )
-                )
-                raise PhaseFailed(f"{llm.model_id}: {exc.what}") from exc
+                failed = self._event(llm, role, purpose, messages, params=params, schema=schema)
+                raise self._failed(failed, exc, started) from exc
         budget.spend_tokens(completion.prompt_tokens + completion.completion_tokens)
         event = self._event(
             llm,
@@ -174,19 +170,8 @@ class Caller:
             try:
                 scores = await asyncio.to_thread(llm.score_choices, messages, choices)
             except EngineError as exc:
-                self.shared.emit(
-                    self._event(
-                        llm,
-                        role,
-                        purpose,
-                        messages,
-                        params={},
-                        choices=choices,
-                        error=str(exc.what),
-                        latency_s=time.monotonic() - started,
-                    )
-                )
-                raise PhaseFailed(f"{llm.model_id}: {exc.what}") from exc
+                failed = self._event(llm, role, purpose, messages, params={}, choices=choices)
+                raise self._failed(failed, exc, started) from exc
         prompt_tokens = sum(llm.count_tokens(m.content) for m in messages)
         budget.spend_tokens(prompt_tokens)
         self.shared.emit(
