@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from overlayagi.mind.tools import default_registry
@@ -98,3 +100,32 @@ async def test_sandbox_truncates_output(sandbox: PythonSandbox) -> None:
 def test_isolation_is_described() -> None:
     text = isolation().describe()
     assert "network namespace" in text
+
+
+async def test_hostile_python_calls_fail_safely_and_the_run_continues(tmp_path: Path) -> None:
+    from overlayagi.frames.library import FrameLibrary
+    from overlayagi.mind.events import MemorySink, ToolCall
+    from overlayagi.mind.runner import Runner
+    from tests.fakes import FakeLLM
+
+    (tmp_path / "coder.yaml").write_text(
+        "id: coder\nversion: 1.0.0\ntools: [python]\nphases:\n"
+        "  - id: act\n    kind: tool_loop\n    tools: [python]\n    max_iterations: 6\n"
+    )
+    hostile = [
+        "import socket\nsocket.create_connection(('10.0.0.1', 80), timeout=1)",
+        "import os\nwhile True:\n    os.fork()",
+        "x = bytearray(4 * 1024**3)",
+        "while True:\n    pass",
+    ]
+    replies = [{"thought": "try", "tool": "python", "args": {"code": c}} for c in hostile]
+    replies.append({"thought": "done", "tool": "final_answer", "answer": "survived"})
+    tools = default_registry(python_timeout_s=2)
+    library = FrameLibrary(tmp_path, known_tools=tools, include_builtin=False)
+    llm = FakeLLM(replies)
+    runner = Runner(library.refresh, lambda _m, _a: llm, tools=tools)
+    sink = MemorySink()
+    result = await runner.run("coder", "be hostile", sink=sink)
+    calls = sink.of_type(ToolCall)
+    assert [c.error for c in calls] == [True, True, True, True]
+    assert result.status == "ok" and result.output == "survived"
