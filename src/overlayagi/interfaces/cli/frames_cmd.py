@@ -23,8 +23,9 @@ def list_frames() -> None:
     """Every frame this workspace can run (its own first, then built-ins), and broken ones."""
     frames = state.workspace().frame_library().refresh()
     table = Table(box=None, pad_edge=False)
-    for col in ("frame", "version", "source", "phases", "cost", "description"):
-        table.add_column(col)
+    for col in ("frame", "version", "source", "phases", "cost"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description")
     for fid in sorted(frames):
         f = frames[fid]
         table.add_row(
