@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 import uuid
 from typing import Any
@@ -46,6 +48,14 @@ def messages_for(system: str, user: str, prefill: str | None = None) -> list[Mes
 
 def _dump(messages: list[Message]) -> list[dict[str, str]]:
     return [m.model_dump() for m in messages]
+
+
+def request_key(
+    messages: list[dict[str, str]], params: dict[str, Any], schema: Any, choices: Any = None
+) -> str:
+    """Identifies a model request, to answer it from the ledger when a run resumes."""
+    body = json.dumps([messages, params, schema, choices], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class Caller:
@@ -110,6 +120,10 @@ class Caller:
             "temperature": self.temperature(role) if temperature is None else temperature,
             "seed": self.shared.next_seed(),
         }
+        replayed = self._replayed(messages, params, schema)
+        if replayed is not None:
+            budget.spend_tokens(replayed.prompt_tokens + replayed.completion_tokens)
+            return replayed
         async with self.shared.semaphore:
             started = time.monotonic()
             try:
@@ -139,6 +153,28 @@ class Caller:
         event.model = completion.model_id  # the model that served (after any fallback)
         self.shared.emit(event)
         return completion
+
+    def _replayed(
+        self, messages: list[Message], params: dict[str, Any], schema: JsonSchema | None
+    ) -> Completion | None:
+        """A call the interrupted run already made (same request): its recorded answer."""
+        if not self.shared.recorded:
+            return None
+        queue = self.shared.recorded.get(request_key(_dump(messages), params, schema))
+        if not queue:
+            return None
+        event = queue.pop(0)
+        parsed = json.loads(event.response, strict=False) if schema is not None else None
+        return Completion(
+            text=event.response or "",
+            finish_reason=event.finish_reason or "stop",
+            prompt_tokens=event.prompt_tokens,
+            completion_tokens=event.completion_tokens,
+            latency_s=0.0,
+            model_id=event.model,
+            backend="ledger",
+            parsed=parsed,
+        )
 
     async def _stream(
         self, llm: LLM, messages: list[Message], params: dict[str, Any]

@@ -99,6 +99,23 @@ class Decision(_Event):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class Keyframe(_Event):
+    """The whole state a run needs to continue after ``phase``: written at each phase end."""
+
+    type: Literal["keyframe"] = "keyframe"
+    phase: str
+    next: str
+    state: dict[str, Any]
+    budget: dict[str, int]
+    call_counter: int
+
+
+class RunResumed(_Event):
+    type: Literal["run_resumed"] = "run_resumed"
+    from_phase: str
+    reused_calls: int
+
+
 class RunFinished(_Event):
     type: Literal["run_finished"] = "run_finished"
     status: RunStatus
@@ -110,7 +127,15 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    RunStarted | PhaseStarted | PhaseFinished | LLMCall | ToolCall | Decision | RunFinished,
+    RunStarted
+    | PhaseStarted
+    | PhaseFinished
+    | LLMCall
+    | ToolCall
+    | Decision
+    | Keyframe
+    | RunResumed
+    | RunFinished,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jinja2
@@ -19,18 +19,23 @@ from pydantic import BaseModel, Field
 
 from overlayagi.errors import OverlayError
 from overlayagi.frames import templates
+from overlayagi.frames.errors import RunSetupError
 from overlayagi.frames.library import FrameSet
-from overlayagi.frames.spec import END, Phase, PhaseKind
+from overlayagi.frames.spec import END, Budgets, Phase, PhaseKind
 from overlayagi.mind import phases_choice, phases_ext, phases_text
 from overlayagi.mind.budget import Budget, BudgetExhausted
-from overlayagi.mind.calls import Caller, PhaseFailed
+from overlayagi.mind.calls import Caller, PhaseFailed, request_key
 from overlayagi.mind.events import (
+    Event,
     EventSink,
     FanoutSink,
+    Keyframe,
+    LLMCall,
     MemorySink,
     PhaseFinished,
     PhaseStarted,
     RunFinished,
+    RunResumed,
     RunStarted,
     RunStatus,
 )
@@ -114,7 +119,19 @@ class Runner:
         ``frames`` pins a snapshot (e.g. a past version); by default the current one is taken."""
         frames = frames or self.snapshot()  # the run keeps these versions, whatever is edited
         loaded = frames.get_frame(frame_id)
-        limits = loaded.frame.budgets
+        shared, trace_sink = self._shared(frames, loaded.frame.budgets, sink, on_delta, seed)
+        result = await self._run_frame(shared, frame_id, input, goal=goal, run_id=run_id)
+        result.trace = build_trace(trace_sink.events, result.run_id)
+        return result
+
+    def _shared(
+        self,
+        frames: FrameSet,
+        limits: Budgets,
+        sink: EventSink | None,
+        on_delta: Callable[[str], None] | None,
+        seed: int | None,
+    ) -> tuple[Shared, MemorySink]:
         trace_sink = MemorySink()
         shared = Shared(
             frames=frames,
@@ -134,8 +151,60 @@ class Runner:
             return await self._run_frame(shared, frame, text, **kw)
 
         shared.run_sub = run_sub
-        result = await self._run_frame(shared, frame_id, input, goal=goal, run_id=run_id)
-        result.trace = build_trace(trace_sink.events, result.run_id)
+        return shared, trace_sink
+
+    async def resume(
+        self,
+        run_id: str,
+        history: Sequence[Event],
+        *,
+        frames: FrameSet,
+        sink: EventSink | None = None,
+        on_delta: Callable[[str], None] | None = None,
+    ) -> RunResult:
+        """Continue an interrupted run from its last keyframe. Calls it made after that
+        keyframe are answered from ``history`` (the ledger) instead of the model."""
+        mine = [e for e in history if e.run_id == run_id]
+        started = next((e for e in mine if isinstance(e, RunStarted)), None)
+        if started is None:
+            raise RunSetupError(f"run {run_id} has no run_started record")
+        if started.parent_run_id is not None:
+            raise RunSetupError(
+                f"run {run_id} is a sub-run", fix=f"resume its root run {started.parent_run_id}"
+            )
+        done = next((e for e in mine if isinstance(e, RunFinished)), None)
+        if done is not None:
+            raise RunSetupError(f"run {run_id} already finished ({done.status}: {done.reason})")
+        loaded = frames.get_frame(started.frame.split("@")[0])
+        if loaded.sha256 != started.frame_sha256:
+            raise RunSetupError(
+                f"frame {started.frame} is not the content the run started with",
+                fix="restore it (`overlay frames rollback …`) or start a new run",
+            )
+        shared, trace_sink = self._shared(
+            frames, loaded.frame.budgets, sink, on_delta, started.seed
+        )
+        ctx = RunContext(run_id, loaded, started.input, started.goal, 0, None)
+        keyframes = [e for e in mine if isinstance(e, Keyframe)]
+        start, after = ctx.frame.phases[0].id, -1
+        if keyframes:
+            last = keyframes[-1]
+            ctx.restore(last.state)
+            shared.budget.steps = last.budget["steps"]
+            shared.budget.llm_calls = last.budget["llm_calls"]
+            shared.budget.tokens = last.budget["tokens"]
+            shared.call_counter = last.call_counter
+            start, after = last.next, last.seq
+        reused = 0
+        for event in mine:
+            if isinstance(event, LLMCall) and event.seq > after and event.error is None:
+                key = request_key(event.messages, event.params, event.schema_, event.choices)
+                shared.recorded.setdefault(key, []).append(event)
+                reused += 1
+        shared.seq[run_id] = max(e.seq for e in mine) + 1
+        shared.emit(RunResumed(run_id=run_id, from_phase=start, reused_calls=reused))
+        result = await self._drive(shared, ctx, start, stream=True)
+        result.trace = build_trace([*history, *trace_sink.events], run_id)
         return result
 
     async def _run_frame(
@@ -160,8 +229,6 @@ class Runner:
             depth=depth,
             parent_span=parent_span,
         )
-        budget = shared.budget
-        calls0, tokens0, started = budget.llm_calls, budget.tokens, time.monotonic()
         shared.emit(
             RunStarted(
                 run_id=ctx.run_id,
@@ -176,12 +243,18 @@ class Runner:
                 seed=shared.seed,
             )
         )
+        return await self._drive(shared, ctx, ctx.frame.phases[0].id, stream)
+
+    async def _drive(self, shared: Shared, ctx: RunContext, start: str, stream: bool) -> RunResult:
+        """Run the state machine from ``start`` and end with exactly one ``RunFinished``."""
+        budget = shared.budget
+        calls0, tokens0, started = budget.llm_calls, budget.tokens, time.monotonic()
         status: RunStatus = "ok"
         reason = "completed"
         try:
-            budget.check_depth(depth)
+            budget.check_depth(ctx.depth)
             async with asyncio.timeout(max(0.0, budget.remaining_seconds())):
-                await self._loop(shared, ctx, stream)
+                await self._loop(shared, ctx, stream, start)
         except TimeoutError:
             status, reason = "stopped", "budget:max_seconds"
         except BudgetExhausted as exc:
@@ -246,9 +319,9 @@ class Runner:
         )
         return result
 
-    async def _loop(self, shared: Shared, ctx: RunContext, stream: bool) -> None:
+    async def _loop(self, shared: Shared, ctx: RunContext, stream: bool, start: str) -> None:
         frame = ctx.frame
-        current = frame.phases[0].id
+        current = start
         while current != END:
             phase = frame.phase(current)
             shared.budget.take_step()

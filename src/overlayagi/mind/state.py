@@ -64,6 +64,8 @@ class Shared:
     run_sub: Callable[..., Any] | None = None
     seq: dict[str, int] = field(default_factory=dict)
     call_counter: int = 0
+    recorded: dict[str, list[Any]] = field(default_factory=dict)
+    """On resume: calls made after the last keyframe, by request key, answered from the ledger."""
 
     def emit(self, event: Event) -> None:
         n = self.seq.get(event.run_id, 0)
@@ -110,6 +112,29 @@ class RunContext:
             self.state = output.text
         if phase.kind == PhaseKind.RETRIEVE and isinstance(output.data, list):
             self.memory = output.data
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue this run (what a keyframe stores)."""
+        return {
+            "outputs": {k: v.model_dump(mode="json") for k, v in self.outputs.items()},
+            "visits": {k: [o.model_dump(mode="json") for o in v] for k, v in self.visits.items()},
+            "answer": self.answer,
+            "answer_phase": self.answer_phase,
+            "feedback": self.feedback,
+            "state": self.state,
+            "memory": self.memory,
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.outputs = {k: PhaseOutput.model_validate(v) for k, v in saved["outputs"].items()}
+        self.visits = {
+            k: [PhaseOutput.model_validate(o) for o in v] for k, v in saved["visits"].items()
+        }
+        self.answer = saved["answer"]
+        self.answer_phase = saved["answer_phase"]
+        self.feedback = saved["feedback"]
+        self.state = saved["state"]
+        self.memory = saved["memory"]
 
     def iteration(self, phase_id: str) -> int:
         return len(self.visits.get(phase_id, ())) + 1
