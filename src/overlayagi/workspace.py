@@ -46,6 +46,7 @@ from overlayagi.frames.versions import FrameRepo
 from overlayagi.mind.runner import Runner
 from overlayagi.mind.state import LLMProvider
 from overlayagi.mind.tools.registry import ToolRegistry, default_registry
+from overlayagi.workspace_memory import MemoryWiring
 
 HOME_ENV = "OVERLAY_HOME"
 CONFIG_NAME = "overlay.toml"
@@ -81,7 +82,7 @@ class ModelInfo:
     note: str
 
 
-class Workspace:
+class Workspace(MemoryWiring):
     def __init__(self, root: Path, loaded: LoadedConfig, *, created: bool = False) -> None:
         self.root = root
         self.loaded = loaded
@@ -447,7 +448,7 @@ class Workspace:
             library.refresh,
             self.llm_provider(model),
             tools=self.tools(),
-            memory=None,
+            memory=self.memory_hooks(),
             max_tokens=engine.max_tokens,
             temperature=engine.temperature,
             seed=engine.seed if seed is None else seed,
