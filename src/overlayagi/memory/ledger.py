@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from pydantic import BaseModel
 
 from overlayagi.memory.hashing import GENESIS, canonical, chain_hash
 from overlayagi.memory.records import LedgerRecord, NewLedgerEntry
@@ -19,19 +21,11 @@ from overlayagi.memory.store import Store
 _ENVELOPE = ("run_id", "seq", "ts")
 
 
-class _EventLike(Protocol):
-    run_id: str
-    seq: int
-    ts: float
-    type: str
-
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-def entry_of(event: _EventLike) -> NewLedgerEntry:
+def entry_of(event: BaseModel) -> NewLedgerEntry:
+    """Any runner event (a pydantic model with run_id, seq, ts, type) as a ledger entry."""
     body = event.model_dump(mode="json", by_alias=True)
     payload = {k: v for k, v in body.items() if k not in _ENVELOPE}
-    return NewLedgerEntry(event.run_id, event.seq, event.ts, event.type, payload)
+    return NewLedgerEntry(body["run_id"], body["seq"], body["ts"], body["type"], payload)
 
 
 def event_dict(record: LedgerRecord) -> dict[str, Any]:
@@ -50,7 +44,7 @@ class LedgerSink:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def emit(self, event: _EventLike) -> None:
+    def emit(self, event: BaseModel) -> None:
         self.store.append_ledger([entry_of(event)])
 
 

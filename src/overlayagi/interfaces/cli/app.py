@@ -17,13 +17,17 @@ from overlayagi.engine.catalog import DEFAULT_MODEL
 from overlayagi.errors import OverlayError
 from overlayagi.interfaces.cli import (
     ask,
+    cache_cmd,
     chat,
     config_cmd,
     doctor,
     frames_cmd,
+    ledger_cmd,
+    memory_cmd,
     models,
     profile_cmd,
     run_cmd,
+    sessions_cmd,
 )
 from overlayagi.interfaces.cli.render import err, out, print_error, setup_logging, state
 
@@ -97,6 +101,10 @@ app.command()(doctor.doctor)
 app.command()(run_cmd.run)
 app.add_typer(frames_cmd.app, name="frames")
 app.add_typer(profile_cmd.app, name="profile")
+app.add_typer(sessions_cmd.app, name="sessions")
+app.add_typer(memory_cmd.app, name="memory")
+app.add_typer(ledger_cmd.app, name="ledger")
+app.add_typer(cache_cmd.app, name="cache")
 app.add_typer(models.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 

@@ -12,7 +12,7 @@ import typer
 from overlayagi.interfaces.cli.engine_setup import ready_llm
 from overlayagi.interfaces.cli.render import err, out, state
 from overlayagi.interfaces.cli.trace_view import render_tree
-from overlayagi.mind.events import JsonlSink
+from overlayagi.mind.events import FanoutSink, JsonlSink
 from overlayagi.mind.runner import RunResult
 
 
@@ -38,14 +38,26 @@ def execute(
     seed: int | None = None,
     events: Path | None = None,
     stream: bool = True,
+    resume: str | None = None,
 ) -> tuple[RunResult, bool]:
-    """Run ``frame``; returns the result and whether any answer text was streamed."""
+    """Run ``frame`` (or resume a run); every event goes to the ledger. Returns the result and
+    whether any answer text was streamed."""
     ws = state.workspace()
-    frame, frames = ws.frame_library().pinned(frame)
+    library = ws.frame_library()
+    history = None
+    if resume is not None:
+        from overlayagi.interfaces.cli.ledger_cmd import events_of, resolve_run
+
+        run_id = resolve_run(resume)
+        history = events_of(run_id)
+        started = next(e for e in history if e.type == "run_started" and e.run_id == run_id)
+        frame = f"frame://{started.frame}"
+    frame, frames = library.pinned(frame)
     frames.get_frame(frame)  # a bad frame fails before the model loads
     ready_llm(model)
     runner = ws.runner(model, seed=seed)
-    sink = JsonlSink(events) if events else None
+    jsonl = JsonlSink(events) if events else None
+    sink = FanoutSink(ws.ledger_sink(), jsonl) if jsonl else ws.ledger_sink()
     streamed: list[str] = []
 
     def on_delta(delta: str) -> None:
@@ -53,21 +65,54 @@ def execute(
         sys.stdout.write(delta)
         sys.stdout.flush()
 
+    delta = on_delta if stream else None
     try:
-        result = asyncio.run(
-            runner.run(
-                frame,
-                text,
-                goal=goal,
-                sink=sink,
-                on_delta=on_delta if stream else None,
-                frames=frames,
-            )
-        )
+        if history is not None:
+            job = runner.resume(run_id, history, frames=frames, sink=sink, on_delta=delta)
+        else:
+            job = runner.run(frame, text, goal=goal, sink=sink, on_delta=delta, frames=frames)
+        result = asyncio.run(job)
     finally:
-        if sink is not None:
-            sink.close()
+        if jsonl is not None:
+            jsonl.close()
     return result, bool("".join(streamed).strip())
+
+
+def lookup_cache(frame: str, question: str, model: str | None) -> str | None:
+    ws = state.workspace()
+    fid, frames = ws.frame_library().pinned(frame)
+    ref = frames.get_frame(fid).ref
+    hit = ws.answer_cache().get(ref, model or ws.config.engine.model, question)
+    if hit is None:
+        return None
+    entry, score = hit
+    err.print(
+        f"[dim](cached answer from {entry.question!r}, similarity {score:.3f}; "
+        "run without --cache to recompute)[/]"
+    )
+    return entry.answer
+
+
+def store_cache(frame_ref: str, question: str, model: str | None, answer: str) -> None:
+    ws = state.workspace()
+    ws.answer_cache().put(frame_ref, model or ws.config.engine.model, question, answer)
+
+
+def remember(session: str, text: str, result: RunResult) -> None:
+    from overlayagi.memory.sessions import SessionMemory
+
+    ws = state.workspace()
+    llm = ws.llm()
+    info = ws.store().ensure_session(session)
+    memory = SessionMemory(
+        ws.store(),
+        info,
+        count_tokens=llm.count_tokens,
+        context_size=llm.context_size,
+        reply_tokens=ws.config.engine.max_tokens,
+    )
+    memory.add("user", text, result.run_id)
+    memory.add("assistant", result.output, result.run_id)
 
 
 def finish(result: RunResult, streamed: bool) -> None:
@@ -86,8 +131,9 @@ def run(
         typer.Argument(help="Frame id (`overlay frames list`), or frame://ID@VERSION."),
     ],
     text: Annotated[
-        str, typer.Argument(metavar="INPUT", help="The input; '-' reads stdin, '@FILE' a file.")
-    ],
+        str | None,
+        typer.Argument(metavar="INPUT", help="The input; '-' reads stdin, '@FILE' a file."),
+    ] = None,
     goal: Annotated[
         str | None, typer.Option(help="A goal or question about the input (e.g. for long texts).")
     ] = None,
@@ -102,16 +148,43 @@ def run(
         bool, typer.Option("--json", help="Print the whole result and trace as JSON.")
     ] = False,
     events: Annotated[
-        Path | None, typer.Option(help="Append every event to this JSONL file.")
+        Path | None, typer.Option(help="Also append every event to this JSONL file.")
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="FRAME is an interrupted run's id: continue it."),
+    ] = False,
+    session: Annotated[
+        str | None, typer.Option(help="Record the input and answer in this chat session.")
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache", help="Reuse a cached answer to the same question.")
+    ] = False,
 ) -> None:
-    """Run a frame on an input: stream the answer; --trace shows how it was reached."""
-    text = read_input(text)
-    if not text:
-        raise typer.BadParameter("the input is empty", param_hint="INPUT")
-    result, streamed = execute(
-        frame, text, goal=goal, model=model, seed=seed, events=events, stream=not json_out
-    )
+    """Run a frame on an input: stream the answer; --trace shows how it was reached.
+
+    Every step is recorded in the ledger (`overlay ledger list`); a run that was killed can be
+    continued with `overlay run --resume RUN_ID`."""
+    if resume:
+        result, streamed = execute(
+            "", "", model=model, events=events, resume=frame, stream=not json_out
+        )
+        text = (result.outputs and next(iter(result.outputs.values())).text) or ""
+    else:
+        text = read_input(text or "")
+        if not text:
+            raise typer.BadParameter("the input is empty", param_hint="INPUT")
+        cached = lookup_cache(frame, text, model) if cache else None
+        if cached is not None:
+            out.print(cached, markup=False)
+            return
+        result, streamed = execute(
+            frame, text, goal=goal, model=model, seed=seed, events=events, stream=not json_out
+        )
+        if cache and result.status == "ok":
+            store_cache(result.frame, text, model, result.output)
+    if session and not resume:
+        remember(session, text, result)
     if json_out:
         out.print_json(result.model_dump_json(by_alias=True))
     else:
