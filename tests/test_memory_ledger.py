@@ -162,7 +162,7 @@ def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
     for i in range(4096 + 100, min(len(data), 4096 * 6), 7):
         data[i] = 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(StoreError, match="damaged|cannot be used") as info:
+    with pytest.raises(StoreError, match=r"damaged|cannot be used") as info:
         SQLiteStore(path)
     assert str(path) in str(info.value)
 

@@ -362,6 +362,22 @@ class Runner:
                     duration_s=time.monotonic() - began,
                 )
             )
+            budget = shared.budget
+            shared.emit(
+                Keyframe(
+                    run_id=ctx.run_id,
+                    span=span,
+                    phase=phase.id,
+                    next=current,
+                    state=ctx.snapshot(),
+                    budget={
+                        "steps": budget.steps,
+                        "llm_calls": budget.llm_calls,
+                        "tokens": budget.tokens,
+                    },
+                    call_counter=shared.call_counter,
+                )
+            )
 
     @staticmethod
     def _next(ctx: RunContext, phase: Phase) -> str:
