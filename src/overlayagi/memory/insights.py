@@ -47,12 +47,18 @@ SCHEMA: dict[str, Any] = {
 }
 
 INSTRUCTION = (
-    "Read the conversation and list what is worth remembering about the user for future "
-    "conversations: facts about them, their preferences, decisions they made, and open "
-    "questions. Each insight: a short snake_case key (e.g. user_name, favourite_language), "
-    "one sentence of text, a confidence from 0 to 1, and the ids of the messages it comes "
-    "from. Only what the user said or agreed to; nothing about the assistant. "
-    "If there is nothing, return an empty list."
+    "You extract memories about the user from a conversation, for future conversations. "
+    "List facts about the user, their preferences, decisions they made and open questions "
+    "they have — only what the USER said, never the assistant's words. Each insight has a "
+    "short snake_case key, one sentence of text about the user, a confidence from 0 to 1, and "
+    "the ids of the messages it comes from. If there is nothing, return an empty list.\n\n"
+    "Example conversation:\n[7] user: I'm Ivan, I work night shifts as a nurse.\n"
+    "[8] assistant: That sounds demanding!\n[9] user: Please keep answers short.\n"
+    'Example answer: {"insights": [{"key": "user_name", "kind": "fact", "text": "The user\'s '
+    'name is Ivan.", "confidence": 0.95, "sources": [7]}, {"key": "occupation", "kind": '
+    '"fact", "text": "The user works night shifts as a nurse.", "confidence": 0.9, '
+    '"sources": [7]}, {"key": "answer_length", "kind": "preference", "text": "The user wants '
+    'short answers.", "confidence": 0.9, "sources": [9]}]}'
 )
 
 
@@ -80,7 +86,7 @@ class InsightMemory:
         if not messages:
             return []
         transcript = "\n".join(f"[{m.id}] {m.role}: {m.content}" for m in messages)
-        prompt = [Message.system(INSTRUCTION), Message.user(transcript)]
+        prompt = [Message.system(INSTRUCTION), Message.user(f"Conversation:\n{transcript}")]
         completion = await asyncio.to_thread(
             llm.chat, prompt, schema=SCHEMA, max_tokens=400, temperature=0.0
         )
