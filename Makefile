@@ -17,7 +17,7 @@ help:
 	@echo "make test       set up and run the test suite"
 	@echo "make lint       ruff check + format check;  make format  to fix"
 	@echo "make typecheck  mypy on src/"
-	@echo "make bench      engine overhead benchmark (bench/engine.py)"
+	@echo "make bench      benchmarks: engine, runner, memory, cache (bench/*.py)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -61,6 +61,8 @@ check: lint typecheck test
 bench: model
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/runner.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

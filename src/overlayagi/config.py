@@ -100,7 +100,7 @@ class MemoryConfig(_Section):
         default=0.5, gt=0.05, lt=0.95, description="Context share for verbatim turns."
     )
     cache_threshold: float = Field(
-        default=0.95, gt=0.5, le=1.0, description="Answer cache: cosine for a semantic hit."
+        default=0.99, gt=0.5, le=1.0, description="Answer cache: cosine for a semantic hit."
     )
     cache_ttl_hours: float = Field(default=168.0, gt=0)
     synchronous: Literal["NORMAL", "FULL"] = Field(
@@ -344,7 +344,7 @@ python_memory_mb = 256       # the python sandbox: address-space limit
 [memory]
 insight_every = 6            # extract insights every N chat turns and at the end (0: at the end)
 history_share = 0.5          # context share for verbatim turns before old ones are summarised
-cache_threshold = 0.95       # answer cache: similarity for a semantic hit (see bench/cache.py)
+cache_threshold = 0.99       # answer cache: similarity for a semantic hit (see bench/cache.py)
 cache_ttl_hours = 168
 
 [paths]
