@@ -23,8 +23,6 @@ from overlayagi.workspace import ProgressFactory, Workspace
 
 LOCK_NAME = "overlay.lock"
 LOCK_FORMAT = 1
-STORE_SCHEMA_VERSION = 0
-"""No store exists yet; the memory layer bumps this through its migrations."""
 
 
 class LockError(OverlayError):
@@ -81,7 +79,7 @@ def current(ws: Workspace, progress: ProgressFactory | None = None) -> dict[str,
         "package": {"name": "overlayagi", "version": __version__},
         "model": _model_entry(ws, progress),
         "embedder": _embedder_entry(ws),
-        "store": {"schema_version": STORE_SCHEMA_VERSION},
+        "store": {"schema_version": ws.store().schema_version},
         "frames": [
             {"id": f.frame.id, "version": f.frame.version, "sha256": f.sha256, "source": f.source}
             for f in sorted(frames.values(), key=lambda f: f.frame.id)

@@ -115,6 +115,12 @@ def _sandbox() -> Check:
     )
 
 
+def _store(ws: Workspace) -> str:
+    store = ws.store()
+    runs = len(store.runs(limit=1_000_000))
+    return f"{ws.store_path} (schema {store.schema_version}, {runs} runs in the ledger)"
+
+
 def _frames(ws: Workspace) -> str:
     frames = ws.frame_library().refresh()
     if frames.errors:
@@ -147,6 +153,7 @@ def doctor() -> None:
             checks.append(_run(f"model {name}", _model_check(ws, name)))
         checks.append(_run("embedder", _embedder(ws)))
         checks.append(_run("frames", lambda: _frames(ws)))
+        checks.append(_run("store", lambda: _store(ws)))
     checks.append(_sandbox())
     failed = 0
     for check in checks:
