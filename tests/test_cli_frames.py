@@ -83,3 +83,18 @@ def test_profile_lock_then_check(cli_home: dict[str, str]) -> None:
     drift = run_cli("profile", "check", env=cli_home)
     assert drift.returncode == 1
     assert "frame direct: locked 1.0.0, now 1.0.1" in drift.stdout
+
+
+@pytest.mark.model
+def test_run_with_cache_and_session(cli_home: dict[str, str]) -> None:
+    args = ("run", "direct", "What is 2 + 2?", "--cache", "--session", "maths", "--seed", "1")
+    first = run_cli(*args, env=cli_home)
+    assert first.returncode == 0, first.stderr
+    assert "cached answer" not in first.stderr
+    again = run_cli("run", "direct", "what is 2 + 2", "--cache", "--session", "maths", env=cli_home)
+    assert again.returncode == 0 and "cached answer" in again.stderr
+    assert again.stdout.strip() == first.stdout.strip()
+    shown = run_cli("sessions", "show", "maths", env=cli_home)
+    assert "What is 2 + 2?" in shown.stdout and "what is 2 + 2" in shown.stdout
+    stats = run_cli("cache", "stats", env=cli_home)
+    assert "answers     1 cached" in stats.stdout

@@ -16,7 +16,7 @@ from overlayagi.interfaces.cli.render import err, out, state
 from overlayagi.interfaces.cli.trace_view import render_tree
 from overlayagi.memory.errors import NotFoundError
 from overlayagi.memory.ledger import event_dict, export_jsonl, verify
-from overlayagi.mind.events import parse_event
+from overlayagi.mind.events import Event, parse_event
 from overlayagi.mind.trace import build_trace
 
 app = typer.Typer(
@@ -35,17 +35,20 @@ def resolve_run(run: str) -> str:
     return found.run_id
 
 
-def events_of(run_id: str) -> list:  # type: ignore[type-arg]
+def events_of(run_id: str) -> list[Event]:
     """The run's events and those of every sub-run it started, in ledger order."""
     store = state.workspace().store()
-    wanted = {run_id}
-    events = []
-    for record in store.ledger():
-        data = event_dict(record)
-        if record.run_id in wanted or data.get("parent_run_id") in wanted:
-            wanted.add(record.run_id)
-            events.append(parse_event(data))
-    return events
+    children: dict[str, list[str]] = {}
+    for run in store.runs(limit=1_000_000):
+        if run.parent_run_id:
+            children.setdefault(run.parent_run_id, []).append(run.run_id)
+    wanted, queue = [], [run_id]
+    while queue:
+        current = queue.pop()
+        wanted.append(current)
+        queue.extend(children.get(current, []))
+    records = sorted((r for w in wanted for r in store.ledger(w)), key=lambda r: r.id)
+    return [parse_event(event_dict(r)) for r in records]
 
 
 @app.command("list")

@@ -98,7 +98,8 @@ def store_cache(frame_ref: str, question: str, model: str | None, answer: str) -
     ws.answer_cache().put(frame_ref, model or ws.config.engine.model, question, answer)
 
 
-def remember(session: str, text: str, result: RunResult) -> None:
+def remember(session: str, text: str, answer: str, run_id: str | None) -> None:
+    """Record a question and its answer in a chat session."""
     from overlayagi.memory.sessions import SessionMemory
 
     ws = state.workspace()
@@ -111,8 +112,8 @@ def remember(session: str, text: str, result: RunResult) -> None:
         context_size=llm.context_size,
         reply_tokens=ws.config.engine.max_tokens,
     )
-    memory.add("user", text, result.run_id)
-    memory.add("assistant", result.output, result.run_id)
+    memory.add("user", text, run_id)
+    memory.add("assistant", answer, run_id)
 
 
 def finish(result: RunResult, streamed: bool) -> None:
@@ -169,7 +170,6 @@ def run(
         result, streamed = execute(
             "", "", model=model, events=events, resume=frame, stream=not json_out
         )
-        text = (result.outputs and next(iter(result.outputs.values())).text) or ""
     else:
         text = read_input(text or "")
         if not text:
@@ -177,14 +177,16 @@ def run(
         cached = lookup_cache(frame, text, model) if cache else None
         if cached is not None:
             out.print(cached, markup=False)
+            if session:
+                remember(session, text, cached, None)
             return
         result, streamed = execute(
             frame, text, goal=goal, model=model, seed=seed, events=events, stream=not json_out
         )
         if cache and result.status == "ok":
             store_cache(result.frame, text, model, result.output)
-    if session and not resume:
-        remember(session, text, result)
+        if session:
+            remember(session, text, result.output, result.run_id)
     if json_out:
         out.print_json(result.model_dump_json(by_alias=True))
     else:
