@@ -127,8 +127,11 @@ class Caller:
         async with self.shared.semaphore:
             started = time.monotonic()
             try:
-                if stream and schema is None and self.shared.on_delta is not None:
-                    completion = await self._stream(llm, messages, params)
+                if schema is None:
+                    # Streamed even when nobody watches: a cancelled run then stops the model
+                    # at once instead of letting it finish the answer in the background.
+                    show = stream and self.shared.on_delta is not None
+                    completion = await self._stream(llm, messages, params, show)
                 else:
                     completion = await asyncio.to_thread(
                         llm.chat, messages, schema=schema, **params
@@ -177,15 +180,16 @@ class Caller:
         )
 
     async def _stream(
-        self, llm: LLM, messages: list[Message], params: dict[str, Any]
+        self, llm: LLM, messages: list[Message], params: dict[str, Any], show: bool
     ) -> Completion:
-        on_delta = self.shared.on_delta
-        assert on_delta is not None
+        on_delta = self.shared.on_delta if show else None
         tagged = self.phase.form == "tagged"
         gate = OutputFilter()
         s = llm.stream(messages, **params)
         try:
             async for delta in s:
+                if on_delta is None:
+                    continue
                 shown = gate.feed(delta) if tagged else delta
                 if shown:
                     on_delta(shown)
