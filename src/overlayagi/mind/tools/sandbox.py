@@ -221,6 +221,10 @@ class PythonSandbox:
             timed_out = True
         finally:
             _kill(proc.pid)
+            # Read the pipe to its end: a transport paused on a full buffer never sees EOF,
+            # and then wait() never returns.
+            with contextlib.suppress(TimeoutError, OSError):
+                await asyncio.wait_for(_drain(proc.stdout), 5)
             code = await proc.wait()
         text = b"".join(chunks).decode("utf-8", errors="replace")
         if len(text) > self.max_output:
@@ -234,6 +238,12 @@ class PythonSandbox:
         if code != 0 and not truncated:
             return ToolResult(f"{text}\n[exit code {code}]".strip(), error=True)
         return ToolResult(text.strip() or "(no output)")
+
+
+async def _drain(stream: asyncio.StreamReader | None) -> None:
+    if stream is not None:
+        while await stream.read(65536):
+            pass
 
 
 def _kill(pid: int) -> None:
