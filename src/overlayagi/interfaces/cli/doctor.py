@@ -133,7 +133,7 @@ def _frames(ws: Workspace) -> str:
 
 
 def doctor() -> None:
-    """Check Python, cores, RAM, llama.cpp, each configured model and the embedder."""
+    """Check Python, cores, RAM, llama.cpp, models, embedder, frames, store and sandbox."""
     checks = [
         _run("python", _python, "install Python 3.11 or newer"),
         _run("cpu", _cores),
