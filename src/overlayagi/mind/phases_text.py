@@ -46,7 +46,8 @@ DEFAULT_PROMPTS: dict[PhaseKind, str] = {
 CRITIQUE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "feedback": {"type": "string"},
+        # Bounded so the JSON always closes within a small max_tokens (small models ramble).
+        "feedback": {"type": "string", "maxLength": 400},
         "verdict": {"type": "string", "enum": ["approve", "revise"]},
     },
     "required": ["feedback", "verdict"],
