@@ -14,18 +14,15 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from dulwich import porcelain
-from dulwich.errors import NotGitRepository
-from dulwich.repo import Repo
 from pydantic import BaseModel, Field, ValidationError
 
+from overlayagi.gitfolder import GitFolder
 from overlayagi.memory.errors import StoreError
 from overlayagi.memory.insights import InsightMemory
 from overlayagi.memory.records import Insight
 from overlayagi.memory.store import Store
 
 FORMAT: Literal["overlay-context-map"] = "overlay-context-map"
-IDENTITY = b"Overlay <overlay@localhost>"
 
 
 class MapInsight(BaseModel):
@@ -153,11 +150,7 @@ def import_map(store: Store, insights: InsightMemory, data: ContextMap) -> dict[
 
 def snapshot(store: Store, folder: Path, lock_file: Path | None) -> str | None:
     """Write a readable copy of memory into ``folder`` and commit it; ``None`` if unchanged."""
-    try:
-        repo = Repo(str(folder))
-    except NotGitRepository:
-        folder.mkdir(parents=True, exist_ok=True)
-        repo = porcelain.init(str(folder))
+    repo = GitFolder(folder)
     files: dict[str, str] = {}
     lines = ["# Insights", ""]
     for i in store.list_insights():
@@ -177,12 +170,7 @@ def snapshot(store: Store, folder: Path, lock_file: Path | None) -> str | None:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    porcelain.add(repo, paths=[str(folder / n) for n in files])
-    status = porcelain.status(repo)
-    if not any(status.staged.values()):
-        return None
-    sha = porcelain.commit(repo, message=b"memory snapshot", author=IDENTITY, committer=IDENTITY)
-    return sha.decode() if isinstance(sha, bytes) else str(sha)
+    return repo.commit_changes(files, "memory snapshot")
 
 
 def dump(data: ContextMap) -> str:
