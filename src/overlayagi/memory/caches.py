@@ -101,8 +101,9 @@ class CachedEmbedder:
             ]
             self.store.put_embeddings(self.model_id, new)
             found.update(new)
-        self.store.bump_counter("embedding_hits", len(keys) - len(missing))
-        self.store.bump_counter("embedding_misses", len(missing))
+        self.store.bump_counters(
+            {"embedding_hits": len(keys) - len(missing), "embedding_misses": len(missing)}
+        )
         rows = [np.frombuffer(found[k], dtype=np.float32) for k in keys]
         return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
@@ -149,7 +150,7 @@ class AnswerCache:
             hit = (exact, 1.0)
         elif self.embedder is not None and entries:
             hit = self._semantic(question, entries)
-        self.store.bump_counter("answer_hits" if hit else "answer_misses")
+        self.store.bump_counters({"answer_hits" if hit else "answer_misses": 1})
         if hit:
             self.store.touch_answer(hit[0].id)
         return hit

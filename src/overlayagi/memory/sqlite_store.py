@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from overlayagi.memory.hashing import GENESIS, canonical, chain_hash, payload_text
@@ -390,12 +390,13 @@ class SQLiteStore(SQLiteBase):
         with self.transaction() as db:
             return db.execute(f"DELETE FROM {table}").rowcount
 
-    def bump_counter(self, name: str, by: int = 1) -> None:
+    def bump_counters(self, deltas: Mapping[str, int]) -> None:
+        """Add to several counters in one transaction."""
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO cache_counters (name, value) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                (name, by),
+                list(deltas.items()),
             )
 
     def counters(self) -> dict[str, int]:
