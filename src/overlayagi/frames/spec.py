@@ -46,9 +46,6 @@ ANSWER_KINDS = frozenset(
 )
 """Kinds whose output is, by default, a candidate for the run's answer."""
 
-LLM_KINDS = frozenset(PhaseKind) - {PhaseKind.RETRIEVE, PhaseKind.CALL, PhaseKind.VOTE}
-"""Kinds that call the model (``vote`` only does to break a tie)."""
-
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

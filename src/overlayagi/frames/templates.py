@@ -56,10 +56,6 @@ _env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=Fal
 _env.filters["truncate_words"] = lambda text, n=200: " ".join(str(text).split()[:n])
 
 
-def environment() -> ImmutableSandboxedEnvironment:
-    return _env
-
-
 class TemplateProblem(Exception):
     """A template that does not compile or names something it cannot see."""
 

@@ -7,7 +7,6 @@ the keyframe from which a run can be continued.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -201,8 +200,3 @@ class FanoutSink:
     def emit(self, event: Event) -> None:
         for sink in self.sinks:
             sink.emit(event)
-
-
-def read_jsonl(path: Path) -> list[Event]:
-    with path.open(encoding="utf-8") as handle:
-        return [parse_event(json.loads(line)) for line in handle if line.strip()]
