@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -175,3 +176,30 @@ def test_answer_cache_hits_and_invalidation(tmp_path: Path, workspace: Workspace
     assert short.get("x@1.0.0", "m", "q") is None
     stats = cache.stats()
     assert stats["answer_hits"] >= 3 and stats["answer_misses"] >= 4
+
+
+def test_session_memory_and_cache_commands(cli_home: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli("init", env=cli_home).returncode == 0
+    ws = Workspace.open(Path(cli_home["OVERLAY_HOME"]))
+    info = ws.store().ensure_session("notes")
+    ws.store().add_messages(info.id, [("user", "Привет, я Марта", 5), ("assistant", "Hi", 2)])
+    ws.store().upsert_insight(Insight(key="name", kind="fact", text="Марта", confidence=0.5))
+    ws.store().put_embeddings("e", [("h", b"\x00" * 8)])
+    out = tmp_path / "notes.jsonl"
+    exported = run_cli(
+        "sessions", "export", "notes", "--format", "jsonl", "-o", str(out), env=cli_home
+    )
+    assert exported.returncode == 0, exported.stderr
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["content"] == "Привет, я Марта"
+    assert "Привет" in run_cli("sessions", "export", "notes", env=cli_home).stdout
+    missing = run_cli("sessions", "show", "nope", env=cli_home)
+    assert missing.returncode == 2 and "no session named 'nope'" in missing.stderr
+    assert run_cli("memory", "edit", "name", "The user is Marta.", env=cli_home).returncode == 0
+    assert "The user is Marta." in run_cli("memory", "insights", env=cli_home).stdout
+    assert run_cli("memory", "forget", "name", env=cli_home).returncode == 0
+    assert "Marta" not in run_cli("memory", "insights", env=cli_home).stdout
+    cleared = run_cli("cache", "clear", "embeddings", env=cli_home)
+    assert "cleared 2 embeddings" in cleared.stdout  # the seeded one, and `edit`'s re-embedding
+    assert run_cli("sessions", "delete", "notes", env=cli_home).returncode == 0
+    assert "notes" not in run_cli("sessions", "list", env=cli_home).stdout
