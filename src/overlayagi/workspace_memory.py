@@ -17,8 +17,11 @@ from overlayagi.memory.insights import InsightMemory
 from overlayagi.memory.ledger import LedgerSink
 from overlayagi.memory.sqlite_store import SQLiteStore
 from overlayagi.memory.store import Store
+from overlayagi.memory.vault.search import SearchSettings
+from overlayagi.memory.vault.service import Vault, VaultOptions
 
 STORE_NAME = "overlay.db"
+VAULT_NAME = "vault.db"
 
 
 class MemoryNotConfiguredError(OverlayError):
@@ -32,6 +35,7 @@ class MemoryWiring:
 
     _store: Store | None = None
     _embedder: Embedder | None = None
+    _vault: Vault | None = None
 
     @property
     def store_path(self) -> Path:
@@ -42,6 +46,34 @@ class MemoryWiring:
         if self._store is None:
             self._store = SQLiteStore(self.store_path, synchronous=self.config.memory.synchronous)
         return self._store
+
+    @property
+    def vault_path(self) -> Path:
+        return self.root / "data" / VAULT_NAME
+
+    def vault(self) -> Vault:
+        """The vault index (``data/vault.db``), opened once; empty until `overlay ingest`."""
+        if self._vault is None:
+            cfg = self.config.vault
+            self._vault = Vault(
+                self.vault_path,
+                options=VaultOptions(
+                    chunk_tokens=cfg.chunk_tokens,
+                    max_file_bytes=int(cfg.max_file_mb * 1_000_000),
+                    dense=cfg.dense,
+                    ann_threshold=cfg.ann_threshold,
+                    russian=cfg.russian,
+                    output_folder=cfg.output_folder,
+                    search=SearchSettings(
+                        fusion=cfg.fusion,
+                        graph_weight=cfg.graph_weight,
+                        not_found_threshold=cfg.not_found_threshold,
+                    ),
+                ),
+                embedder_factory=self.build_embedder,
+                synchronous=self.config.memory.synchronous,
+            )
+        return self._vault
 
     def embedder(self) -> Embedder:
         """The configured embedder behind the persistent embedding cache."""
@@ -78,12 +110,28 @@ class WorkspaceMemory:
     async def retrieve(self, query: str, *, k: int, sources: list[str]) -> list[dict[str, Any]]:
         hits: list[dict[str, Any]] = []
         if "vault" in sources:
-            raise MemoryNotConfiguredError(
-                "no vault configured: this frame retrieves from the vault, which this "
-                "workspace has not indexed",
-                fix="index notes with `overlay ingest PATH` (vault issue), or set the frame's "
-                "memory.retrieve to [insights]",
-            )
+            vault = self.wiring.vault()
+            if vault.root is None:
+                raise MemoryNotConfiguredError(
+                    "no vault configured: this frame retrieves from the vault, which this "
+                    "workspace has not indexed",
+                    fix="index your notes with `overlay ingest PATH`, or set the frame's "
+                    "memory.retrieve to [insights]",
+                )
+            result = vault.search(query, k=k)
+            for hit in result.hits:
+                hits.append(
+                    {
+                        "text": hit.text,
+                        "citation": hit.citation,
+                        "path": hit.path,
+                        "heading": hit.heading_path,
+                        "score": hit.score,
+                        "source": "vault",
+                        "found": result.found,
+                        "confidence": result.confidence,
+                    }
+                )
         if "insights" in sources:
             for insight in self.wiring.insights().relevant(query, k=k):
                 hits.append(

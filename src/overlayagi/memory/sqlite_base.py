@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from overlayagi.memory.errors import StoreError
-from overlayagi.memory.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from overlayagi.memory.migrations import APPLICATION_ID, MIGRATIONS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -25,6 +25,13 @@ def _refuse(path: Path, what: str, fix: str) -> StoreError:
 
 
 class SQLiteBase:
+    """Subclasses may name their own file kind: a different ``APPLICATION_ID`` and list of
+    ``MIGRATIONS`` (the vault index is a second database beside the store)."""
+
+    APPLICATION_ID: int = APPLICATION_ID
+    MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = MIGRATIONS
+    KIND = "Overlay's store"
+
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._lock = threading.RLock()
@@ -44,7 +51,7 @@ class SQLiteBase:
         except sqlite3.DatabaseError as exc:
             raise _refuse(
                 path,
-                f"cannot be used as Overlay's store: {exc}",
+                f"cannot be used as {self.KIND}: {exc}",
                 "move the file aside (it is left untouched) and Overlay creates a new store; "
                 "or restore it from a backup",
             ) from exc
@@ -68,12 +75,12 @@ class SQLiteBase:
             "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
         ).fetchone()[0]
         if app_id == 0 and tables == 0:
-            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        elif app_id != APPLICATION_ID:
+            self.db.execute(f"PRAGMA application_id = {self.APPLICATION_ID}")
+        elif app_id != self.APPLICATION_ID:
             raise _refuse(
                 self.path,
                 "is an SQLite database of another application (its application_id is "
-                f"{app_id:#x}, not Overlay's)",
+                f"{app_id:#x}, not {self.KIND})",
                 "point the workspace at its own folder, or move the file aside",
             )
 
@@ -96,15 +103,16 @@ class SQLiteBase:
             current = db.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
                 0
             ]
-        if current > SCHEMA_VERSION:
+        if current > len(self.MIGRATIONS):
             raise _refuse(
                 self.path,
-                f"has schema version {current}, newer than this Overlay knows ({SCHEMA_VERSION})",
+                f"has schema version {current}, newer than this Overlay knows "
+                f"({len(self.MIGRATIONS)})",
                 "upgrade Overlay (pip install -U overlayagi)",
             )
-        for number in range(current + 1, SCHEMA_VERSION + 1):
+        for number in range(current + 1, len(self.MIGRATIONS) + 1):
             with self.transaction() as db:
-                MIGRATIONS[number - 1](db)
+                self.MIGRATIONS[number - 1](db)
                 db.execute(
                     "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
                     (number, time.time()),

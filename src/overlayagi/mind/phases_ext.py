@@ -13,6 +13,7 @@ from overlayagi.mind.calls import PhaseFailed, messages_for, system_prompt
 from overlayagi.mind.events import ToolCall
 from overlayagi.mind.phase_api import PhaseRun
 from overlayagi.mind.state import PhaseOutput
+from overlayagi.mind.tools.registry import CURRENT_SESSION, CURRENT_TOOL_CONTEXT, ToolContext
 
 FINAL = "final_answer"
 
@@ -88,7 +89,14 @@ async def use_tool(run: PhaseRun, name: str, arguments: Any) -> str:
     elif problem := registry.check_arguments(name, args):
         error, result = True, f"error: bad arguments for {name}: {problem}"
     else:
-        outcome = await registry[name].run(args)
+        frame = run.ctx.frame
+        token = CURRENT_TOOL_CONTEXT.set(
+            ToolContext(run.ctx.run_id, frame.id, str(frame.version), CURRENT_SESSION.get())
+        )
+        try:
+            outcome = await registry[name].run(args)
+        finally:
+            CURRENT_TOOL_CONTEXT.reset(token)
         result, error = outcome.output, outcome.error
     run.shared.emit(
         ToolCall(

@@ -180,6 +180,9 @@ def run(
             if session:
                 remember(session, text, cached, None)
             return
+        from overlayagi.mind.tools.registry import CURRENT_SESSION
+
+        CURRENT_SESSION.set(session)  # tools that write (vault.write) record the session
         result, streamed = execute(
             frame, text, goal=goal, model=model, seed=seed, events=events, stream=not json_out
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +14,23 @@ import jsonschema
 class ToolResult:
     output: str
     error: bool = False
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Who is calling a tool: tools that write (``vault.write``) record it."""
+
+    run_id: str = ""
+    frame: str = ""
+    frame_version: str = ""
+    session: str | None = None
+
+
+CURRENT_TOOL_CONTEXT: ContextVar[ToolContext | None] = ContextVar(
+    "overlay_tool_context", default=None
+)
+CURRENT_SESSION: ContextVar[str | None] = ContextVar("overlay_session", default=None)
+"""Set by interfaces that run frames inside a named session (chat, ``run --session``)."""
 
 
 class Tool(Protocol):
@@ -63,16 +81,26 @@ class ToolRegistry(Mapping[str, Tool]):
 
 
 def default_registry(
-    *, python_timeout_s: float = 10.0, python_memory_mb: int = 256
+    *,
+    python_timeout_s: float = 10.0,
+    python_memory_mb: int = 256,
+    vault: Callable[[], Any] | None = None,
 ) -> ToolRegistry:
+    """The built-in tools; the vault tools when a vault factory is given."""
     from overlayagi.mind.tools.calculator import Calculator
     from overlayagi.mind.tools.clock import Clock
     from overlayagi.mind.tools.sandbox import PythonSandbox
 
-    return ToolRegistry(
+    registry = ToolRegistry(
         [
             Calculator(),
             PythonSandbox(timeout_s=python_timeout_s, memory_mb=python_memory_mb),
             Clock(),
         ]
     )
+    if vault is not None:
+        from overlayagi.mind.tools.vault import VaultReadTool, VaultSearchTool, VaultWriteTool
+
+        for tool in (VaultSearchTool(vault), VaultReadTool(vault), VaultWriteTool(vault)):
+            registry.register(tool)
+    return registry
