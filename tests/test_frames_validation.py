@@ -256,3 +256,12 @@ def test_validate_given_files_against_the_library(tmp_path: Path) -> None:
         lib.validate([tmp_path / "missing.yaml"])[tmp_path / "missing.yaml"][0].message
         == "no such file"
     )
+
+
+def test_control_characters_are_a_positioned_error(tmp_path: Path) -> None:
+    from overlayagi.frames.yaml_source import YamlSyntaxError, load_yaml
+
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml("id: x\nversion: 1.0.0\ndescription: a\x1fb\n", tmp_path / "x.yaml")
+    assert info.value.pos is not None and (info.value.pos.line, info.value.pos.col) == (3, 15)
+    assert "0x1f" in info.value.message

@@ -64,7 +64,17 @@ class OpenAIModelConfig(_Section):
     )
 
 
-ModelConfig = Annotated[LlamaCppModelConfig | OpenAIModelConfig, Field(discriminator="backend")]
+class EchoModelConfig(_Section):
+    """FOR BENCHMARKING ONLY: answers with the user's last message, no model at all, so that
+    `bench/server_load.py` measures the server's own overhead. Never a default."""
+
+    backend: Literal["echo"]
+    delay_ms: float = Field(default=0.0, ge=0, description="Simulated generation time.")
+
+
+ModelConfig = Annotated[
+    LlamaCppModelConfig | OpenAIModelConfig | EchoModelConfig, Field(discriminator="backend")
+]
 
 
 class EngineConfig(_Section):
@@ -108,6 +118,38 @@ class MemoryConfig(_Section):
     )
 
 
+class VaultConfig(_Section):
+    output_folder: str = Field(
+        default="Overlay", description="Folder inside the vault where vault.write creates notes."
+    )
+    chunk_tokens: int = Field(default=200, ge=32, le=2000, description="Chunk size (estimated).")
+    max_file_mb: float = Field(default=2.0, gt=0, description="Larger notes are skipped.")
+    dense: bool = Field(default=True, description="Embed chunks and summaries for dense search.")
+    ann_threshold: int = Field(
+        default=50_000, ge=1, description="Vectors above which an HNSW index replaces exact search."
+    )
+    russian: Literal["lemma", "stem"] = Field(
+        default="lemma", description="Russian terms: pymorphy3 lemmas or Snowball stems."
+    )
+    fusion: Literal["rrf", "weighted"] = "weighted"
+    graph_weight: float = Field(
+        default=0.2, ge=0, le=2, description="Share of a strong hit's score given to its links."
+    )
+    not_found_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Best-hit confidence below which nothing is found."
+    )
+
+
+class ServerConfig(_Section):
+    host: str = Field(default="127.0.0.1", description="Bind address; loopback by default.")
+    port: int = Field(default=8077, ge=1, le=65535)
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token required on every route but /health (or OVERLAY_API_TOKEN); "
+        "needed to bind to anything but loopback.",
+    )
+
+
 class PathsConfig(_Section):
     model_cache: UserPath = Field(
         default_factory=default_model_cache,
@@ -126,6 +168,8 @@ class OverlayConfig(BaseSettings):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    vault: VaultConfig = Field(default_factory=VaultConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -346,6 +390,13 @@ insight_every = 6            # extract insights every N chat turns and at the en
 history_share = 0.5          # context share for verbatim turns before old ones are summarised
 cache_threshold = 0.99       # answer cache: similarity for a semantic hit (see bench/cache.py)
 cache_ttl_hours = 168
+
+[vault]
+output_folder = "Overlay"    # where vault.write creates notes in the vault (never overwrites)
+dense = true                 # dense vectors beside BM25 (slower ingest, better recall)
+russian = "lemma"            # Russian BM25 terms: "lemma" (pymorphy3) or "stem" (Snowball)
+fusion = "weighted"          # "weighted" or "rrf" (chosen by bench/retrieval.py --ablations)
+not_found_threshold = 0.5    # below this best-hit confidence the answer is "not in the vault"
 
 [paths]
 # model_cache = "~/.cache/overlay/models"   # assembled model files shared by workspaces

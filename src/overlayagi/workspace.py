@@ -18,6 +18,7 @@ import platformdirs
 
 from overlayagi.config import (
     DEFAULT_TOML,
+    EchoModelConfig,
     LlamaCppModelConfig,
     LoadedConfig,
     ModelConfig,
@@ -182,7 +183,7 @@ class Workspace(MindWiring, MemoryWiring):
         Returns ``None`` for server-backed models.
         """
         cfg = self.model_config(name)
-        if isinstance(cfg, OpenAIModelConfig):
+        if isinstance(cfg, OpenAIModelConfig | EchoModelConfig):
             return None
         if isinstance(cfg, LlamaCppModelConfig):
             path = self._gguf_path(cfg)
@@ -249,6 +250,8 @@ class Workspace(MindWiring, MemoryWiring):
         if isinstance(cfg, OpenAIModelConfig):
             self.build_backend(name).ping()  # type: ignore[attr-defined]
             return None
+        if isinstance(cfg, EchoModelConfig):
+            return None
         return self.prepare_model(name, progress=progress, force=force)
 
     def describe_models(self) -> list[ModelInfo]:
@@ -258,6 +261,21 @@ class Workspace(MindWiring, MemoryWiring):
             cfg = self.model_config(name)
             active = name == chain[0]
             in_fallback = name in chain[1:]
+            if isinstance(cfg, EchoModelConfig):
+                rows.append(
+                    ModelInfo(
+                        name,
+                        "echo",
+                        active,
+                        in_fallback,
+                        "benchmarking only",
+                        True,
+                        None,
+                        "n/a",
+                        "echo",
+                    )
+                )
+                continue
             if isinstance(cfg, OpenAIModelConfig):
                 rows.append(
                     ModelInfo(
@@ -311,6 +329,10 @@ class Workspace(MindWiring, MemoryWiring):
         """One model, no fallback. Catalog files must already be prepared (or preparable)."""
         engine = self.config.engine
         cfg = self.model_config(name)
+        if isinstance(cfg, EchoModelConfig):
+            from overlayagi.engine.echo import EchoLLM
+
+            return EchoLLM(model_id=name, delay_s=cfg.delay_ms / 1000)
         if isinstance(cfg, OpenAIModelConfig):
             return OpenAICompatLLM(
                 cfg.base_url,

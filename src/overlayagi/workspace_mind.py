@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from overlayagi.config import OpenAIModelConfig
 from overlayagi.engine.llamacpp import LlamaCppLLM
 from overlayagi.engine.protocols import LLM
+from overlayagi.engine.types import Message
 from overlayagi.errors import WorkspaceError
 from overlayagi.frames.errors import RunSetupError
 from overlayagi.frames.library import FrameLibrary, builtin_dir
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from overlayagi.config import ModelConfig, OverlayConfig
     from overlayagi.engine.catalog import CatalogModel
     from overlayagi.memory.ledger import LedgerSink
+    from overlayagi.memory.vault.service import Vault
     from overlayagi.workspace_memory import WorkspaceMemory
 
 
@@ -41,13 +44,16 @@ class MindWiring:
         def model_config(self, name: str) -> ModelConfig | CatalogModel: ...
         def memory_hooks(self) -> WorkspaceMemory: ...
         def ledger_sink(self) -> LedgerSink: ...
+        def vault(self) -> Vault: ...
         @property
         def frames_dir(self) -> Path: ...
 
     def tools(self) -> ToolRegistry:
         cfg = self.config.tools
         return default_registry(
-            python_timeout_s=cfg.python_timeout_s, python_memory_mb=cfg.python_memory_mb
+            python_timeout_s=cfg.python_timeout_s,
+            python_memory_mb=cfg.python_memory_mb,
+            vault=self.vault,
         )
 
     def frame_repo(self) -> FrameRepo:
@@ -130,6 +136,41 @@ class MindWiring:
             return result.output
 
         return summarize
+
+    def vault_summariser(self, model: str | None = None) -> Callable[[str, str], str]:
+        """``(kind, text) → summary`` for ``ingest --summaries llm`` (the summarize frame)."""
+        summarize = self.summarizer(model)
+
+        def run(kind: str, text: str) -> str:
+            async def once() -> str:
+                return await summarize(f"[{kind}]\n{text}")
+
+            return asyncio.run(once())
+
+        return run
+
+    def vault_reranker(
+        self, model: str | None = None
+    ) -> Callable[[str, Sequence[str]], list[float]]:
+        """``(query, passages) → scores``: P(yes) that a passage answers the query."""
+        llm = self.llm(model)
+
+        def rerank(query: str, passages: Sequence[str]) -> list[float]:
+            scores = []
+            for passage in passages:
+                messages = [
+                    Message(role="system", content="You judge whether a note answers a question."),
+                    Message(
+                        role="user",
+                        content=f"Question: {query}\n\nNote: {passage}\n\n"
+                        "Does the note answer the question? Answer yes or no.",
+                    ),
+                ]
+                yes, no = llm.score_choices(messages, ["yes", "no"])
+                scores.append(yes / ((yes + no) or 1.0))
+            return scores
+
+        return rerank
 
     def runner(self, model: str | None = None, *, seed: int | None = None) -> Runner:
         engine = self.config.engine

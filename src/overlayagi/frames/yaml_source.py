@@ -104,7 +104,15 @@ class YamlSyntaxError(Exception):
 
 def load_yaml(text: str, file: str | Path) -> Any:
     """Parse ``text``; syntax errors become ``YamlSyntaxError`` with a position."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: refused before parsing
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise YamlSyntaxError(
+            f"character {exc.character:#x} is not allowed in YAML (remove it)",
+            Pos(str(file), line, col),
+        ) from None
     loader.file = str(file)
     try:
         return loader.get_single_data()

@@ -27,7 +27,9 @@ from overlayagi.interfaces.cli import (
     models,
     profile_cmd,
     run_cmd,
+    serve_cmd,
     sessions_cmd,
+    vault_cmd,
 )
 from overlayagi.interfaces.cli.render import err, out, print_error, setup_logging, state
 
@@ -99,12 +101,16 @@ app.command()(ask.ask)
 app.command()(chat.chat)
 app.command()(doctor.doctor)
 app.command()(run_cmd.run)
+app.command()(vault_cmd.ingest)
+app.command()(vault_cmd.search)
+app.command()(serve_cmd.serve)
 app.add_typer(frames_cmd.app, name="frames")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(vault_cmd.app, name="vault")
 app.add_typer(models.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 

@@ -15,8 +15,9 @@ from rich.table import Table
 from overlayagi.interfaces.cli.render import err, out, state
 from overlayagi.interfaces.cli.trace_view import render_tree
 from overlayagi.memory.errors import NotFoundError
-from overlayagi.memory.ledger import event_dict, export_jsonl, verify
-from overlayagi.mind.events import Event, parse_event
+from overlayagi.memory.ledger import export_jsonl, verify
+from overlayagi.mind.events import Event
+from overlayagi.mind.history import run_events
 from overlayagi.mind.trace import build_trace
 
 app = typer.Typer(
@@ -37,18 +38,7 @@ def resolve_run(run: str) -> str:
 
 def events_of(run_id: str) -> list[Event]:
     """The run's events and those of every sub-run it started, in ledger order."""
-    store = state.workspace().store()
-    children: dict[str, list[str]] = {}
-    for run in store.runs(limit=1_000_000):
-        if run.parent_run_id:
-            children.setdefault(run.parent_run_id, []).append(run.run_id)
-    wanted, queue = [], [run_id]
-    while queue:
-        current = queue.pop()
-        wanted.append(current)
-        queue.extend(children.get(current, []))
-    records = sorted((r for w in wanted for r in store.ledger(w)), key=lambda r: r.id)
-    return [parse_event(event_dict(r)) for r in records]
+    return run_events(state.workspace().store(), run_id)
 
 
 @app.command("list")

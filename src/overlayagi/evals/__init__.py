@@ -1,0 +1,1 @@
+"""The evaluation harness: benchmark tasks through any frame and model, compared side by side."""

@@ -1,0 +1,1 @@
+"""The HTTP interface: ``overlay serve`` (FastAPI on uvicorn)."""
