@@ -115,19 +115,26 @@ def configs(base: SearchSettings, ablations: bool) -> list[Config]:
         chosen += [
             Config("hybrid-no-graph", "hybrid", False, base),
             Config("bm25+graph", "bm25", True, base),
+            Config("rrf", "hybrid", True, replace(base, fusion="rrf")),
+            Config("rrf-no-graph", "hybrid", False, replace(base, fusion="rrf")),
             Config("weighted", "hybrid", True, replace(base, fusion="weighted")),
             Config("weighted-no-graph", "hybrid", False, replace(base, fusion="weighted")),
         ]
         for weight in (0.02, 0.05, 0.1, 0.2, 0.5):
-            chosen.append(
-                Config(f"hybrid-g{weight}", "hybrid", True, replace(base, graph_weight=weight))
-            )
             chosen.append(
                 Config(
                     f"weighted-g{weight}",
                     "hybrid",
                     True,
                     replace(base, fusion="weighted", graph_weight=weight),
+                )
+            )
+            chosen.append(
+                Config(
+                    f"rrf-g{weight}",
+                    "hybrid",
+                    True,
+                    replace(base, fusion="rrf", graph_weight=weight),
                 )
             )
     return chosen

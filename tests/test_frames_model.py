@@ -35,6 +35,7 @@ CASES = {
     "chain_of_agents": LONG,
     "router": QUESTION,
     "summarize": LONG[:600],
+    "select": "What is the capital of France?\nA. Berlin\nB. Paris\nC. Rome\nD. Madrid",
 }
 
 
@@ -89,6 +90,11 @@ async def test_builtin_frame_end_to_end(llm: LlamaCppLLM, frame_id: str) -> None
     if frame_id == "chain_of_agents":
         workers = [c for c in sink.of_type(LLMCall) if c.purpose.startswith("worker")]
         assert len(workers) >= 2  # the long text was read in more than one chunk
+    if frame_id == "select":  # scored, not written: no tokens generated
+        (call,) = sink.of_type(LLMCall)
+        assert call.completion_tokens == 0
+        assert result.output == "Paris"
+        assert result.outputs["choose"].data["label"] == "B"
     if frame_id == "router":
         assert any(e.type == "run_started" and e.depth == 1 for e in sink.events)
 

@@ -265,3 +265,30 @@ def test_control_characters_are_a_positioned_error(tmp_path: Path) -> None:
         load_yaml("id: x\nversion: 1.0.0\ndescription: a\x1fb\n", tmp_path / "x.yaml")
     assert info.value.pos is not None and (info.value.pos.line, info.value.pos.col) == (3, 15)
     assert "0x1f" in info.value.message
+
+
+def test_options_and_stem_filters_read_a_multiple_choice_question() -> None:
+    from overlayagi.frames.templates import options, stem
+
+    text = (
+        "Which planet is largest?\nB. a stray line that is not an option\n"
+        "A. Mars\n(B) Jupiter\nC) Venus\nD: Earth\n\nAnswer with the letter."
+    )
+    assert options(text) == ["Mars", "Jupiter", "Venus", "Earth"]
+    assert stem(text) == "Which planet is largest?\nB. a stray line that is not an option"
+    assert options("no options here") == [] and stem(" plain ") == "plain"
+
+
+def test_select_frame_without_options_says_what_the_input_needs(tmp_path: Path) -> None:
+    import asyncio
+
+    from overlayagi.frames.library import FrameLibrary
+    from overlayagi.mind.runner import Runner
+    from tests.fakes import FakeLLM
+
+    library = FrameLibrary(None, known_tools=default_registry())
+    llm = FakeLLM()
+    runner = Runner(library.refresh, lambda _m, _a: llm)
+    result = asyncio.run(runner.run("select", "What is 2 + 2?"))
+    assert result.status == "error" and llm.calls == []
+    assert "lettered options" in result.reason

@@ -7,6 +7,7 @@ Every phase template sees the ``COMMON`` names; some kinds add their own (``KIND
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,8 +53,43 @@ def allowed_names(kind: PhaseKind | None) -> set[str]:
     return names
 
 
+# An option line of a multiple-choice question: "A. text", "B) text", "(C) text", "D: text".
+_OPTION = re.compile(r"^\s*\(?([A-Z])[.):]\s+(.+?)\s*$")
+
+
+def _option_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, option text) of the lettered options A, B, C… in order; the first run of
+    consecutive letters starting at A wins, so a stray "B. …" in the question is ignored."""
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(str(text).splitlines()):
+        match = _OPTION.match(line)
+        if match is None:
+            continue
+        expected = chr(ord("A") + len(found))
+        if match.group(1) == expected:
+            found.append((number, match.group(2)))
+        elif match.group(1) == "A":
+            found = [(number, match.group(2))]
+    return found
+
+
+def options(text: str) -> list[str]:
+    """The lettered options listed in ``text`` (``A. …`` on its own line, then ``B. …``…)."""
+    return [option for _, option in _option_lines(text)]
+
+
+def stem(text: str) -> str:
+    """``text`` without its option lines and what follows them: the question itself."""
+    found = _option_lines(text)
+    if not found:
+        return str(text).strip()
+    return "\n".join(str(text).splitlines()[: found[0][0]]).strip()
+
+
 _env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _env.filters["truncate_words"] = lambda text, n=200: " ".join(str(text).split()[:n])
+_env.filters["options"] = options
+_env.filters["stem"] = stem
 
 
 class TemplateProblem(Exception):

@@ -52,6 +52,12 @@ def candidates_of(run: PhaseRun) -> tuple[list[str], list[Any]]:
         texts = [str(v) for v in value]
         data = [None] * len(texts)
     if not texts:
+        if isinstance(phase.choices, str):
+            raise PhaseFailed(
+                f"no candidates to choose from: `{phase.choices}` gave an empty list "
+                "(with `input | options` the input must list lettered options, one per line: "
+                "'A. …', 'B. …')"
+            )
         raise PhaseFailed("no candidates to choose from")
     if len(texts) > len(LABELS):
         raise PhaseFailed(f"at most {len(LABELS)} candidates can be compared, got {len(texts)}")

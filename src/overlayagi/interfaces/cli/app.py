@@ -21,6 +21,7 @@ from overlayagi.interfaces.cli import (
     chat,
     config_cmd,
     doctor,
+    eval_cmd,
     frames_cmd,
     ledger_cmd,
     memory_cmd,
@@ -104,6 +105,7 @@ app.command()(run_cmd.run)
 app.command()(vault_cmd.ingest)
 app.command()(vault_cmd.search)
 app.command()(serve_cmd.serve)
+app.command("eval", help=eval_cmd.HELP)(eval_cmd.eval_command)
 app.add_typer(frames_cmd.app, name="frames")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(sessions_cmd.app, name="sessions")

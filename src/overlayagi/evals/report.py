@@ -1,0 +1,52 @@
+"""Per-frame figures from item results: accuracy with its 95 % interval, and the cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from overlayagi.evals.extract import wilson_interval
+from overlayagi.evals.results import ItemResult
+
+
+@dataclass(frozen=True)
+class FrameSummary:
+    frame: str
+    items: int
+    correct: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    llm_calls_per_item: float
+    tokens_per_item: float
+    seconds_per_item: float
+    errors: int  # runs that ended in an error (scored as wrong)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarise(rows: Sequence[ItemResult], frames: Sequence[str]) -> list[FrameSummary]:
+    """One summary per frame ref in ``frames`` order, over the rows of that ref."""
+    out: list[FrameSummary] = []
+    for frame in frames:
+        mine = [r for r in rows if r.frame == frame]
+        n = len(mine)
+        correct = sum(r.correct for r in mine)
+        low, high = wilson_interval(correct, n)
+        out.append(
+            FrameSummary(
+                frame=frame,
+                items=n,
+                correct=correct,
+                accuracy=round(correct / n, 4) if n else 0.0,
+                ci_low=round(low, 4),
+                ci_high=round(high, 4),
+                llm_calls_per_item=round(sum(r.llm_calls for r in mine) / n, 2) if n else 0.0,
+                tokens_per_item=round(sum(r.tokens for r in mine) / n, 1) if n else 0.0,
+                seconds_per_item=round(sum(r.seconds for r in mine) / n, 3) if n else 0.0,
+                errors=sum(r.status == "error" for r in mine),
+            )
+        )
+    return out

@@ -1,0 +1,150 @@
+"""``overlay eval TASK --frame F …``: what each frame does to a model, on a benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from overlayagi.evals.harness import EvalReport, EvalSpec, Evaluation
+from overlayagi.evals.harness import Progress as EvalProgress
+from overlayagi.evals.tasks import TASK_NAMES, make_task
+from overlayagi.interfaces.cli.engine_setup import ready_llm
+from overlayagi.interfaces.cli.render import err, out, state
+
+HELP = (
+    "Run a benchmark through frames and compare them: accuracy with a 95 % interval, LLM "
+    "calls, tokens and seconds per item.\n\n"
+    "Every result (prediction, extracted answer, correctness, ledger run id) is stored under "
+    "the workspace's evals/ folder; the same command again resumes where it stopped, and "
+    "adding a --frame later measures only the new frame."
+)
+TASK_HELP = (
+    "gsm8k (1,319 grade-school maths problems), mmlu (14,042 multiple-choice questions), "
+    "humaneval (164 Python functions, run in the sandbox: pass@1) or vault_qa (questions over "
+    "the indexed vault; --data questions.jsonl)."
+)
+
+
+def eval_command(
+    task: Annotated[str, typer.Argument(help=TASK_HELP, show_default=False)],
+    frame: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--frame",
+            "-f",
+            help="A frame to measure (repeat for several; ID or frame://ID@VERSION). "
+            "Default: direct.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model name (default: the active one).")
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip the first K items.")] = 0,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Measure N items (default: all).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed (same seed, same samples).")] = 0,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Read the items from this file (the task's own format) instead of the "
+            "packaged data.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Run a benchmark through frames and compare them side by side."""
+    if task not in TASK_NAMES:
+        raise typer.BadParameter(f"use one of: {', '.join(TASK_NAMES)}", param_hint="TASK")
+    ws = state.workspace()
+    spec = EvalSpec(
+        task=task,
+        frames=tuple(frame or ["direct"]),
+        model=model or ws.config.engine.model,
+        offset=offset,
+        limit=limit,
+        seed=seed,
+        data=data,
+    )
+    ready_llm(model)  # catalog model files assembled and verified first, with progress
+    evaluation = Evaluation(ws, spec, make_task(task, vault=ws.vault))
+    report = _run_with_progress(evaluation)
+    if as_json:
+        out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        _print_table(report)
+
+
+def _run_with_progress(evaluation: Evaluation) -> EvalReport:
+    bars = Progress(
+        TextColumn("[bold]{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[accuracy]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(p: EvalProgress) -> None:
+        if p.frame not in tasks:
+            tasks[p.frame] = bars.add_task(p.frame, total=p.total, accuracy="", completed=0)
+            if p.resumed:
+                bars.reset(tasks[p.frame], total=p.total, completed=p.done, accuracy="")
+        accuracy = f"acc {p.correct / p.done:.0%}" if p.done else ""
+        bars.update(tasks[p.frame], completed=p.done, accuracy=accuracy)
+
+    with bars:
+        try:
+            return asyncio.run(evaluation.run(update))
+        except KeyboardInterrupt:
+            err.print(
+                f"[yellow]interrupted[/]: results so far are in {evaluation.folder}; "
+                "run the same command again to resume"
+            )
+            raise typer.Exit(130) from None
+
+
+def _print_table(report: EvalReport) -> None:
+    spec = report.spec
+    window = (
+        f"items {spec.offset}–{spec.offset + report.frames[0].items - 1}"
+        if (report.frames and report.frames[0].items)
+        else "no items"
+    )
+    table = Table(
+        title=f"{spec.task} · {spec.model} · {window} · seed {spec.seed}",
+        title_justify="left",
+    )
+    for column in ("frame", "items", "accuracy", "95 % CI", "calls/item", "tokens/item", "s/item"):
+        table.add_column(column, justify="left" if column == "frame" else "right")
+    for f in report.frames:
+        errors = f" [red]({f.errors} errors)[/]" if f.errors else ""
+        table.add_row(
+            f.frame,
+            str(f.items),
+            f"{f.accuracy:.1%}{errors}",
+            f"{f.ci_low:.1%}–{f.ci_high:.1%}",
+            f"{f.llm_calls_per_item:.1f}",
+            f"{f.tokens_per_item:.0f}",
+            f"{f.seconds_per_item:.2f}",
+        )
+    out.print(table)
+    out.print(f"[dim]results: {report.folder} · {report.seconds:.1f} s this run[/]")
