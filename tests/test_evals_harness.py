@@ -188,3 +188,16 @@ def test_tiny_eval_on_the_embedded_model_then_resume(
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["frames"] == table["frames"]
     assert len(Path(table["folder"], "results.jsonl").read_text().splitlines()) == 6
+
+
+def test_bad_eval_arguments_are_clear_errors(model_path: Path, cli_home: dict[str, str]) -> None:
+    cases = [
+        (("trivia",), "unknown task 'trivia'"),
+        (("gsm8k", "-f", "nosuch"), "unknown frame 'nosuch'"),
+        (("gsm8k", "--offset", "5000"), "--offset 5000 skips every item: gsm8k has 1319"),
+        (("vault_qa",), "vault_qa needs a question file"),
+    ]
+    for args, message in cases:
+        result = run_cli("eval", *args, env=cli_home)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in " ".join(result.stderr.split()), result.stderr
