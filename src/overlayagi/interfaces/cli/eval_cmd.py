@@ -104,9 +104,7 @@ def _run_with_progress(evaluation: Evaluation) -> EvalReport:
 
     def update(p: EvalProgress) -> None:
         if p.frame not in tasks:
-            tasks[p.frame] = bars.add_task(p.frame, total=p.total, accuracy="", completed=0)
-            if p.resumed:
-                bars.reset(tasks[p.frame], total=p.total, completed=p.done, accuracy="")
+            tasks[p.frame] = bars.add_task(p.frame, total=p.total, completed=p.done, accuracy="")
         accuracy = f"acc {p.correct / p.done:.0%}" if p.done else ""
         bars.update(tasks[p.frame], completed=p.done, accuracy=accuracy)
 
