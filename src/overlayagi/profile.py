@@ -62,6 +62,7 @@ def _embedder_entry(ws: Workspace) -> dict[str, Any]:
         entry["variant"] = cfg.variant
     elif cfg.path is not None:
         entry["path"] = str(cfg.path)
+    entry["vault_extra"] = ws.config.vault.extra_embedder  # the vault's second dense signal
     return entry
 
 

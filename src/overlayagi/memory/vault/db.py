@@ -112,7 +112,8 @@ class VaultDB(SQLiteBase):
                 "summaries": one("SELECT count(*) FROM docs WHERE kind != 'chunk'"),
                 "links": one("SELECT count(*) FROM links"),
                 "unresolved": one("SELECT count(*) FROM links WHERE resolved IS NULL"),
-                "vectors": one("SELECT count(*) FROM vectors"),
+                "vectors": one("SELECT count(*) FROM vectors"),  # all embedders together
+                "embedders": one("SELECT count(DISTINCT embedder) FROM vectors"),
                 "skipped": one("SELECT count(*) FROM skipped"),
                 "folders": one("SELECT count(*) FROM folders"),
             }

@@ -35,9 +35,19 @@ def _single_threaded_blas() -> None:
 
 
 class DenseIndex:
-    def __init__(self, db: VaultDB, *, ann_threshold: int = 50_000, ann_path: Path | None = None):
+    """The vectors of one embedder (``embedder``: its model id)."""
+
+    def __init__(
+        self,
+        db: VaultDB,
+        embedder: str,
+        *,
+        ann_threshold: int = 50_000,
+        ann_path: Path | None = None,
+    ):
         _single_threaded_blas()
         self.db = db
+        self.embedder = embedder
         self.ann_threshold = ann_threshold
         self.ann_path = ann_path
         self._generation = -1
@@ -60,7 +70,10 @@ class DenseIndex:
         if generation == self._generation:
             return
         with self.db.reading() as db:
-            rows = db.execute("SELECT doc_id, vector FROM vectors ORDER BY doc_id").fetchall()
+            rows = db.execute(
+                "SELECT doc_id, vector FROM vectors WHERE embedder = ? ORDER BY doc_id",
+                (self.embedder,),
+            ).fetchall()
         self._generation = generation
         self._ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self._ann = None

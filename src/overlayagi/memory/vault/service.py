@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +11,15 @@ from typing import Any
 from overlayagi.engine.protocols import Embedder
 from overlayagi.memory.vault.db import VaultDB, VaultError
 from overlayagi.memory.vault.dense import DenseIndex
-from overlayagi.memory.vault.ingest import Ingester, IngestReport, IngestSettings, Progress
+from overlayagi.memory.vault.ingest import (
+    Ingester,
+    IngestReport,
+    IngestSettings,
+    Progress,
+    signal_name,
+)
 from overlayagi.memory.vault.search import (
+    DenseSignal,
     Filters,
     Mode,
     Reranker,
@@ -54,27 +61,31 @@ class Vault:
         *,
         options: VaultOptions | None = None,
         embedder_factory: Callable[[], Embedder] | None = None,
+        extra_embedders: Sequence[Callable[[], Embedder]] = (),
         synchronous: str = "NORMAL",
     ) -> None:
+        """``embedder_factory`` makes the main embedder (its cosine is the ``dense`` signal
+        and feeds the not-found confidence); each of ``extra_embedders`` adds one more dense
+        signal, fused like the others. None of them is built until it is needed."""
         self.options = options or VaultOptions()
         self.db = VaultDB(db_path, synchronous=synchronous)
         self.normaliser = TermNormaliser(self.options.russian)
-        self._embedder_factory = embedder_factory if self.options.dense else None
-        self._embedder: Embedder | None = None
-        self.dense = DenseIndex(
-            self.db,
-            ann_threshold=self.options.ann_threshold,
-            ann_path=db_path.with_suffix(".usearch"),
+        self._factories = (
+            [embedder_factory, *extra_embedders]
+            if self.options.dense and embedder_factory is not None
+            else []
         )
+        self._embedders: list[Embedder] | None = None
         self.reranker: Reranker | None = None
         self._search: VaultSearch | None = None
 
     # -- parts --------------------------------------------------------------------------------
     @property
-    def embedder(self) -> Embedder | None:
-        if self._embedder is None and self._embedder_factory is not None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
+    def embedders(self) -> list[Embedder]:
+        """The main embedder first, then the extra ones (empty without dense search)."""
+        if self._embedders is None:
+            self._embedders = [make() for make in self._factories]
+        return self._embedders
 
     @property
     def root(self) -> Path | None:
@@ -89,17 +100,29 @@ class Vault:
             )
         return root
 
+    def dense_index(self, embedder: Embedder, name: str) -> DenseIndex:
+        path = self.db.path
+        return DenseIndex(
+            self.db,
+            embedder.model_id,
+            ann_threshold=self.options.ann_threshold,
+            ann_path=path.with_name(f"{path.stem}.{name}.usearch"),
+        )
+
     def searcher(self) -> VaultSearch:
+        """Dense signals only for embedders whose vectors the index holds: after the main
+        embedder changes, search is lexical + graph (+ the others) until the next ingest."""
         if self._search is None:
-            indexed_with = self.db.meta("embedder")
-            embedder = self.embedder if indexed_with else None
-            if embedder is not None and embedder.model_id != indexed_with:
-                embedder = None  # vectors from another model: lexical + graph until re-ingest
+            signals = []
+            for number, embedder in enumerate(self.embedders):
+                name = "dense" if number == 0 else signal_name(embedder)
+                index = self.dense_index(embedder, name)
+                if index.size:
+                    signals.append(DenseSignal(name, embedder, index))
             self._search = VaultSearch(
                 self.db,
                 self.normaliser,
-                embedder=embedder,
-                dense=self.dense,
+                dense=signals,
                 settings=self.options.search or SearchSettings(),
                 reranker=self.reranker,
             )
@@ -122,7 +145,7 @@ class Vault:
                 chunk_tokens=self.options.chunk_tokens,
                 max_file_bytes=self.options.max_file_bytes,
             ),
-            embedder=self.embedder,
+            embedders=self.embedders,
             summariser=summariser,
             summariser_id=summariser_id,
         )
