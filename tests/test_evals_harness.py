@@ -45,7 +45,7 @@ class Arithmetic:
         if self.crash_after is not None and self.scored > self.crash_after:
             raise RuntimeError("power cut")
         predicted = extract_number(output)
-        return Scored(predicted, predicted == item.gold)
+        return Scored(predicted, predicted == item.gold, {"kind": "sum"})
 
 
 def arithmetic_llm() -> FakeLLM:
@@ -93,6 +93,7 @@ def test_a_crashed_eval_resumes_without_running_anything_twice(workspace: Worksp
     assert progress[-1].done == 6 and not progress[-1].resumed
     summary = json.loads((crashed.folder / "summary.json").read_text())
     assert summary["frames"][0]["items"] == 6
+    assert summary["frames"][0]["groups"] == {"kind=sum": {"items": 6, "accuracy": 0.8333}}
     # Every result points at its run in the ledger.
     assert all(workspace.store().run(r.run_id) is not None for r in rows)
 
@@ -152,6 +153,8 @@ def test_vault_qa_scores_citations_and_says_not_found(tmp_path: Path) -> None:
     assert asyncio.run(task.score(item, good)) == Scored(
         "Garden/Tomatoes.md", True, {"cites_gold": True, "answer_overlap": 1.0}
     )
+    item = Item(item.id, item.question, item.gold, meta={**item.meta, "lang": "en"})
+    assert asyncio.run(task.score(item, good)).detail["lang"] == "en"  # for the groups
     uncited = asyncio.run(task.score(item, "Water them deeply twice a week."))
     assert not uncited.correct and uncited.detail["cites_gold"] is False
     wrong_note = asyncio.run(task.score(item, "Twice a week, deeply [[Compost]]."))

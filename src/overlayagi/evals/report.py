@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from overlayagi.evals.extract import wilson_interval
@@ -22,9 +22,26 @@ class FrameSummary:
     tokens_per_item: float
     seconds_per_item: float
     errors: int  # runs that ended in an error (scored as wrong)
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Accuracy per group of items (``lang=ru``, ``kind=negative``, ``subject=…``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+GROUP_KEYS = ("lang", "kind", "subject")
+
+
+def _groups(rows: Sequence[ItemResult]) -> dict[str, dict[str, float]]:
+    buckets: dict[str, list[bool]] = {}
+    for row in rows:
+        for key in GROUP_KEYS:
+            if row.detail.get(key):
+                buckets.setdefault(f"{key}={row.detail[key]}", []).append(row.correct)
+    return {
+        name: {"items": len(hits), "accuracy": round(sum(hits) / len(hits), 4)}
+        for name, hits in sorted(buckets.items())
+    }
 
 
 def summarise(rows: Sequence[ItemResult], frames: Sequence[str]) -> list[FrameSummary]:
@@ -47,6 +64,7 @@ def summarise(rows: Sequence[ItemResult], frames: Sequence[str]) -> list[FrameSu
                 tokens_per_item=round(sum(r.tokens for r in mine) / n, 1) if n else 0.0,
                 seconds_per_item=round(sum(r.seconds for r in mine) / n, 3) if n else 0.0,
                 errors=sum(r.status == "error" for r in mine),
+                groups=_groups(mine),
             )
         )
     return out

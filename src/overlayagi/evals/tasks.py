@@ -152,16 +152,17 @@ class VaultQA:
         gold = set(json.loads(item.gold))
         cited = {self.vault.resolve(name.strip()) for name in _CITATION.findall(output)}
         cited.discard(None)
+        groups = {k: str(item.meta[k]) for k in ("lang", "kind") if item.meta.get(k)}
         if not gold:
             says_missing = bool(_NOT_FOUND.search(output))
-            return Scored("not found" if says_missing else None, says_missing)
+            return Scored("not found" if says_missing else None, says_missing, groups)
         reference = str(item.meta.get("answer") or "")
         overlap = self._overlap(reference, output)
         cites_gold = bool(cited & gold)
         return Scored(
             ", ".join(sorted(str(c) for c in cited)) or None,
             cites_gold and overlap >= 0.5,
-            {"cites_gold": cites_gold, "answer_overlap": round(overlap, 3)},
+            {**groups, "cites_gold": cites_gold, "answer_overlap": round(overlap, 3)},
         )
 
     def _overlap(self, reference: str, output: str) -> float:
