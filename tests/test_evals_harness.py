@@ -71,6 +71,9 @@ def test_a_crashed_eval_resumes_without_running_anything_twice(workspace: Worksp
     results = crashed.folder / "results.jsonl"
     assert len(results.read_text().splitlines()) == 5
     kept = [json.loads(line)["run_id"] for line in results.read_text().splitlines()]
+    # What is stored can be reported without running anything (item by item, frame by frame).
+    partial = Evaluation(with_llm(workspace, arithmetic_llm()), spec, Arithmetic(8)).stored()
+    assert [(f.frame, f.items) for f in partial.frames] == [("direct@1.0.0", 3), ("cot@1.0.0", 2)]
     with results.open("a") as fh:
         fh.write('{"frame": "direct@1.0.0", "item": "q3", "pre')  # torn by the crash
 
@@ -190,6 +193,16 @@ def test_tiny_eval_on_the_embedded_model_then_resume(
     again = run_cli(*args, env=env)  # everything is stored: nothing runs again
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["frames"] == table["frames"]
+    assert len(Path(table["folder"], "results.jsonl").read_text().splitlines()) == 6
+
+    # --report shows what is stored and runs nothing, not even for a frame not measured yet.
+    report = run_cli(*args[:-1], "-f", "cot", "--report", "--json", env=env)
+    assert report.returncode == 0, report.stderr
+    frames = json.loads(report.stdout)["frames"]
+    assert frames[:2] == table["frames"] and (frames[2]["frame"], frames[2]["items"]) == (
+        "cot@1.0.0",
+        0,
+    )
     assert len(Path(table["folder"], "results.jsonl").read_text().splitlines()) == 6
 
 

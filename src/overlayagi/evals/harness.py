@@ -106,6 +106,13 @@ class Evaluation:
         end = None if self.spec.limit is None else self.spec.offset + self.spec.limit
         return items[self.spec.offset : end]
 
+    def stored(self) -> EvalReport:
+        """The figures for what is already stored for these items and frames; runs nothing
+        (``overlay eval … --report``)."""
+        refs = [ref for ref, _ in self._frames()]
+        rows = _belonging(self.results.load(), self.items(), refs)
+        return EvalReport(self.spec, self.folder, summarise(rows, refs), 0.0)
+
     def _frames(self) -> list[tuple[str, FrameSet]]:
         """(frame ref id@version, the snapshot to run it from) per requested frame; a frame
         that does not exist or does not validate is an error before anything runs."""
@@ -130,8 +137,7 @@ class Evaluation:
         )
         rows = self.results.load()
         done = done_keys(rows)
-        wanted = {item.id for item in items}
-        rows = [r for r in rows if r.frame in refs and r.item in wanted]
+        rows = _belonging(rows, items, refs)
         counts = {ref: [0, 0] for ref in refs}  # done, correct
         for row in rows:
             counts[row.frame][0] += 1
@@ -183,6 +189,14 @@ class Evaluation:
             )
             self.results.write_json("summary.json", report.as_dict())
         return report
+
+
+def _belonging(
+    rows: list[ItemResult], items: Sequence[Item], refs: Sequence[str]
+) -> list[ItemResult]:
+    """The stored rows of these frames on these items (a folder may hold other frames)."""
+    wanted = {item.id for item in items}
+    return [r for r in rows if r.frame in refs and r.item in wanted]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -68,6 +69,14 @@ def eval_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Print the table of what is already stored for these arguments; run nothing "
+            "(an eval still running, or one stopped part-way).",
+        ),
+    ] = False,
 ) -> None:
     """Run a benchmark through frames and compare them side by side."""
     ws = state.workspace()
@@ -81,9 +90,12 @@ def eval_command(
         seed=seed,
         data=data,
     )
-    ready_llm(model)  # catalog model files assembled and verified first, with progress
     evaluation = Evaluation(ws, spec, chosen)
-    report = _run_with_progress(evaluation)
+    if report_only:
+        report = evaluation.stored()
+    else:
+        ready_llm(model)  # catalog model files assembled and verified first, with progress
+        report = _run_with_progress(evaluation)
     if as_json:
         out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -121,17 +133,21 @@ def _run_with_progress(evaluation: Evaluation) -> EvalReport:
 
 def _print_table(report: EvalReport) -> None:
     spec = report.spec
-    window = (
-        f"items {spec.offset}–{spec.offset + report.frames[0].items - 1}"
-        if (report.frames and report.frames[0].items)
-        else "no items"
-    )
+    counts = {f.items for f in report.frames}
+    if not counts or max(counts) == 0:
+        window = "no items"
+    elif len(counts) == 1:
+        window = f"items {spec.offset}–{spec.offset + max(counts) - 1}"
+    else:  # stopped part-way: frames run item by item, so the windows differ by one at most
+        window = f"items from {spec.offset}, {min(counts)}–{max(counts)} per frame"
+    data = f" · {spec.data.name}" if spec.data else ""
     table = Table(
-        title=f"{spec.task} · {spec.model} · {window} · seed {spec.seed}",
+        title=f"{spec.task}{data} · {spec.model} · {window} · seed {spec.seed}",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for column in ("frame", "items", "accuracy", "95 % CI", "calls/item", "tokens/item", "s/item"):
-        table.add_column(column, justify="left" if column == "frame" else "right")
+    for column in ("frame", "items", "accuracy", "95 % CI", "calls", "tokens", "s/item"):
+        table.add_column(column, justify="left" if column == "frame" else "right", no_wrap=True)
     for f in report.frames:
         errors = f" [red]({f.errors} errors)[/]" if f.errors else ""
         table.add_row(
@@ -144,4 +160,8 @@ def _print_table(report: EvalReport) -> None:
             f"{f.seconds_per_item:.2f}",
         )
     out.print(table)
-    out.print(f"[dim]results: {report.folder} · {report.seconds:.1f} s this run[/]")
+    out.print(
+        f"[dim]calls and tokens per item · results: {report.folder}"
+        + (f" · {report.seconds:.1f} s this run" if report.seconds else "")
+        + "[/]"
+    )
