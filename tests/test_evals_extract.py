@@ -15,6 +15,7 @@ from overlayagi.evals.extract import (
     extract_code,
     extract_number,
     normalise_number,
+    paired_difference,
     wilson_interval,
 )
 
@@ -80,6 +81,20 @@ def test_wilson_interval() -> None:
     assert wilson_interval(0, 10)[0] == 0.0 and 0.25 < wilson_interval(0, 10)[1] < 0.35
     assert wilson_interval(10, 10)[1] == 1.0
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_paired_difference() -> None:
+    # 14 items right only with the first frame, 9 only with the second, out of 100.
+    delta, low, high = paired_difference(14, 9, 100)
+    assert delta == pytest.approx(0.05)
+    assert low == pytest.approx(-0.0446, abs=1e-3) and high == pytest.approx(0.1427, abs=1e-3)
+    # No item differs: no difference, but not a certain one either.
+    delta, low, high = paired_difference(0, 0, 100)
+    assert delta == 0.0 and low == pytest.approx(-high) and 0.01 < high < 0.03
+    # Fewer items, wider interval; the bounds stay within ±1.
+    assert paired_difference(0, 0, 3)[2] > 0.3
+    assert paired_difference(10, 0, 10)[0] == 1.0 and paired_difference(10, 0, 10)[2] <= 1.0
+    assert paired_difference(0, 0, 0) == (0.0, -1.0, 1.0)
 
 
 def test_packaged_data_is_read_without_importing_the_packages() -> None:

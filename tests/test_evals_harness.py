@@ -91,6 +91,17 @@ def test_a_crashed_eval_resumes_without_running_anything_twice(workspace: Worksp
     for summary in by_frame.values():
         assert (summary.items, summary.correct, summary.llm_calls_per_item) == (6, 5, 1.0)
         assert 0.4 < summary.ci_low < summary.accuracy < summary.ci_high < 1.0
+    # The second frame is compared with the first item by item: both miss the same item.
+    assert by_frame["direct@1.0.0"].versus is None
+    paired = by_frame["cot@1.0.0"].versus
+    assert paired is not None
+    assert (paired.frame, paired.items, paired.delta, paired.wins, paired.losses) == (
+        "direct@1.0.0",
+        6,
+        0.0,
+        0,
+        0,
+    )
     # Resumed figures are reported first, then one update per item run now.
     assert [p.resumed for p in progress[:2]] == [True, True]
     assert progress[-1].done == 6 and not progress[-1].resumed

@@ -6,8 +6,22 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from overlayagi.evals.extract import wilson_interval
+from overlayagi.evals.extract import paired_difference, wilson_interval
 from overlayagi.evals.results import ItemResult
+
+
+@dataclass(frozen=True)
+class Versus:
+    """This frame minus another, item by item on the items both have: the paired difference
+    in accuracy (points as a fraction) with its 95 % interval, and the discordant items."""
+
+    frame: str
+    items: int
+    delta: float
+    ci_low: float
+    ci_high: float
+    wins: int  # right here, wrong there
+    losses: int  # wrong here, right there
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,8 @@ class FrameSummary:
     errors: int  # runs that ended in an error (scored as wrong)
     groups: dict[str, dict[str, float]] = field(default_factory=dict)
     """Accuracy per group of items (``lang=ru``, ``kind=negative``, ``subject=…``)."""
+    versus: Versus | None = None
+    """Against the first frame, on the items both have a result for (absent for the first)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,9 +60,21 @@ def _groups(rows: Sequence[ItemResult]) -> dict[str, dict[str, float]]:
     }
 
 
+def versus(mine: Sequence[ItemResult], theirs: Sequence[ItemResult], frame: str) -> Versus:
+    """Paired comparison on the items both sets of results cover."""
+    theirs_by_item = {r.item: r.correct for r in theirs}
+    pairs = [(r.correct, theirs_by_item[r.item]) for r in mine if r.item in theirs_by_item]
+    wins = sum(a and not b for a, b in pairs)
+    losses = sum(b and not a for a, b in pairs)
+    delta, low, high = paired_difference(wins, losses, len(pairs))
+    return Versus(frame, len(pairs), round(delta, 4), round(low, 4), round(high, 4), wins, losses)
+
+
 def summarise(rows: Sequence[ItemResult], frames: Sequence[str]) -> list[FrameSummary]:
-    """One summary per frame ref in ``frames`` order, over the rows of that ref."""
+    """One summary per frame ref in ``frames`` order, over the rows of that ref; every frame
+    after the first is also compared with the first, item by item."""
     out: list[FrameSummary] = []
+    first = [r for r in rows if frames and r.frame == frames[0]]
     for frame in frames:
         mine = [r for r in rows if r.frame == frame]
         n = len(mine)
@@ -65,6 +93,7 @@ def summarise(rows: Sequence[ItemResult], frames: Sequence[str]) -> list[FrameSu
                 seconds_per_item=round(sum(r.seconds for r in mine) / n, 3) if n else 0.0,
                 errors=sum(r.status == "error" for r in mine),
                 groups=_groups(mine),
+                versus=versus(mine, first, frames[0]) if frame != frames[0] else None,
             )
         )
     return out

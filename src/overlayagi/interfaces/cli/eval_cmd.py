@@ -147,7 +147,10 @@ def _print_table(report: EvalReport) -> None:
         box=box.SIMPLE_HEAD,
     )
     for column in ("frame", "items", "accuracy", "95 % CI", "calls", "tokens", "s/item"):
-        table.add_column(column, justify="left" if column == "frame" else "right", no_wrap=True)
+        if column == "frame":  # the one column that folds when the terminal is narrow
+            table.add_column(column, overflow="fold", ratio=1)
+        else:
+            table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for f in report.frames:
         errors = f" [red]({f.errors} errors)[/]" if f.errors else ""
         table.add_row(
@@ -160,6 +163,19 @@ def _print_table(report: EvalReport) -> None:
             f"{f.seconds_per_item:.2f}",
         )
     out.print(table)
+    for f in report.frames:
+        v = f.versus
+        if v is None:
+            continue
+        if not v.items:
+            out.print(f"{f.frame} vs {v.frame}: no items in common yet")
+            continue
+        out.print(
+            f"{f.frame} vs {v.frame} on the same {v.items} items: "
+            f"[bold]{v.delta * 100:+.1f}[/] points "
+            f"(95 % CI {v.ci_low * 100:+.1f} to {v.ci_high * 100:+.1f}; "
+            f"right only here {v.wins}, only there {v.losses})"
+        )
     out.print(
         f"[dim]calls and tokens per item · results: {report.folder}"
         + (f" · {report.seconds:.1f} s this run" if report.seconds else "")
