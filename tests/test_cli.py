@@ -202,3 +202,15 @@ def test_chat_repl_commands_history_and_ctrl_c(cli_home: dict[str, str]) -> None
     assert "(stopped)" in stderr
     assert "300" not in stdout.split("(stopped)")[0]  # it really stopped early
     assert "Paris" in stdout.split("1, 2, 3")[-1]  # and answered the next question
+
+
+def test_usage_errors_are_usage_errors_not_internal_ones(cli_home: dict[str, str]) -> None:
+    """Click's exceptions (Typer may carry its own copy of Click) end as usage errors."""
+    for args, message in [
+        (("nosuch",), "No such command 'nosuch'"),
+        (("models", "list"), "No such command 'list'"),
+        (("eval", "gsm8k", "--limit", "0"), "Invalid value for '--limit'"),
+    ]:
+        result = run_cli(*args, env=cli_home)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr and "internal error" not in result.stderr

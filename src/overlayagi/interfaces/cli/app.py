@@ -9,7 +9,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from overlayagi import __version__
@@ -117,6 +116,18 @@ app.add_typer(models.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 
 
+def _click_error() -> type[Exception]:
+    """Click's ``ClickException`` as this Typer raises it: Typer ≥ 0.20 carries its own copy
+    of Click (``typer._click``), older ones use Click itself; reach it through a public class."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    raise ImportError("typer.BadParameter does not derive from a ClickException")
+
+
+CLICK_ERROR = _click_error()
+
+
 def main() -> None:
     """Console-script entry point: run the app, render errors without tracebacks."""
     try:
@@ -126,12 +137,12 @@ def main() -> None:
             err.print(traceback.format_exc(), markup=False)
         print_error(exc)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except CLICK_ERROR as exc:  # usage errors: unknown command, bad option value, …
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug: say so, with the traceback on request
