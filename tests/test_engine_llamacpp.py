@@ -67,6 +67,16 @@ def test_score_choices_prefers_paris(llm: LlamaCppLLM) -> None:
     assert again[2] < paris
 
 
+def test_one_token_choices_share_one_forward_pass(llm: LlamaCppLLM) -> None:
+    """Option letters after one prompt are read from one distribution; the figures are the
+    same as scoring each letter on its own (and as a longer choice's first token)."""
+    messages = [Message.user("Capital of France?\nA) Berlin\nB) Paris\nC) Rome\nReply A, B or C.")]
+    together = llm.score_choices(messages, ["A", "B", "C", "B) Paris"])
+    alone = [llm.score_choices(messages, [c])[0] for c in ("A", "B", "C", "B) Paris")]
+    assert together == pytest.approx(alone, rel=1e-4)
+    assert together[3] < together[1]  # "B) Paris" needs "B" first
+
+
 def test_scoring_does_not_disturb_generation(llm: LlamaCppLLM) -> None:
     before = llm.chat(CAPITAL, max_tokens=24, temperature=0.0).text
     llm.score_choices([Message.user("Pick one")], ["A", "B"])

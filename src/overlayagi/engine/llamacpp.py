@@ -371,6 +371,9 @@ class LlamaCppLLM:
         llama = self._llama
         prefix_text = llama.detokenize(prompt.tokens, special=True)
         scores: list[float] = []
+        # log P(· | prefix) per prefix already decoded: choices of one token after the same
+        # prefix (option letters) cost one forward pass together instead of one each.
+        next_token: dict[tuple[int, ...], np.ndarray] = {}
         for choice in choices:
             if not choice:
                 scores.append(1.0)
@@ -381,16 +384,26 @@ class LlamaCppLLM:
                 raise EngineError("cannot score a choice without any prompt tokens")
             continuation = full[k:]
             self._check_fits(len(full), 0)
-            logprob = self._continuation_logprob(full[:k], continuation)
+            logprob = self._continuation_logprob(full[:k], continuation, next_token)
             scores.append(float(np.exp(logprob)))
         return scores
 
-    def _continuation_logprob(self, prefix: list[int], continuation: list[int]) -> float:
+    def _continuation_logprob(
+        self,
+        prefix: list[int],
+        continuation: list[int],
+        next_token: dict[tuple[int, ...], np.ndarray],
+    ) -> float:
         """Sum of log P(continuation[i] | prefix + continuation[:i]).
 
         Reuses the KV cache for whatever prefix is already evaluated, then decodes the last
         prefix token plus all but the last continuation token in one batch with logits on.
+        The distribution after ``prefix`` is kept in ``next_token``; a one-token continuation
+        after a prefix seen before is read from there without decoding.
         """
+        key = tuple(prefix)
+        if len(continuation) == 1 and key in next_token:
+            return float(next_token[key][continuation[0]])
         llama = self._llama
         start = len(prefix) - 1  # the position whose logits predict continuation[0]
         cached = _common_prefix(list(llama.input_ids[: llama.n_tokens]), prefix[:start])
@@ -413,6 +426,8 @@ class LlamaCppLLM:
                 logits = np.ctypeslib.as_array(ptr, shape=(n_vocab,)).astype(np.float64)
                 top = logits.max()
                 log_norm = top + np.log(np.exp(logits - top).sum())
+                if i + j == 0:
+                    next_token[key] = logits - log_norm
                 total += float(logits[continuation[i + j]] - log_norm)
             pos += len(batch)
             i += len(batch)
