@@ -15,9 +15,8 @@ from overlayagi.evals.extract import (
     extract_code,
     extract_number,
     normalise_number,
-    paired_difference,
-    wilson_interval,
 )
+from overlayagi.evals.stats import paired_difference, wilson_interval
 
 
 @pytest.mark.parametrize(

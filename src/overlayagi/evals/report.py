@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from overlayagi.evals.extract import paired_difference, wilson_interval
 from overlayagi.evals.results import ItemResult
+from overlayagi.evals.stats import paired_difference, wilson_interval
 
 
 @dataclass(frozen=True)

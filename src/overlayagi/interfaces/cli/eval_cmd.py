@@ -138,7 +138,7 @@ def _print_table(report: EvalReport) -> None:
         window = "no items"
     elif len(counts) == 1:
         window = f"items {spec.offset}–{spec.offset + max(counts) - 1}"
-    else:  # stopped part-way: frames run item by item, so the windows differ by one at most
+    else:  # stopped part-way, or a frame added later that has not caught up
         window = f"items from {spec.offset}, {min(counts)}–{max(counts)} per frame"
     data = f" · {spec.data.name}" if spec.data else ""
     table = Table(
